@@ -58,6 +58,8 @@ def rescale_to_uint8(values: np.ndarray) -> np.ndarray:
     ``value * 255`` and anything else is clipped to 0..255, so a plain white
     image stays white and a plain black one stays black.
     """
+    if values.dtype in (np.uint16, np.int16, np.uint8, np.int8) and values.size:
+        return _rescale_small_ints(values)
     data = values.astype(np.float32, copy=False)
     finite = np.isfinite(data)
     if not finite.any():
@@ -70,6 +72,16 @@ def rescale_to_uint8(values: np.ndarray) -> np.ndarray:
         return np.full(data.shape, level, dtype=np.uint8)
     out = (np.where(finite, data, lo) - lo) * (255.0 / (hi - lo))
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _rescale_small_ints(values: np.ndarray) -> np.ndarray:
+    """:func:`rescale_to_uint8` for 8/16-bit integers through a lookup table (no float image)."""
+    lo, hi = int(values.min()), int(values.max())
+    if hi == lo:
+        return np.full(values.shape, int(np.clip(lo, 0, 255)), dtype=np.uint8)
+    levels = np.arange(lo, hi + 1, dtype=np.float64)
+    table = np.rint((levels - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+    return table[values.astype(np.int32, copy=False) - lo] if lo else table[values]
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
