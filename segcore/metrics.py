@@ -1,1 +1,959 @@
-"""Placeholder; being written."""
+"""Scores that compare a segmentation with its ground truth.
+
+Every function takes two label arrays of the same shape, the ground truth
+``y_true`` first and the prediction ``y_pred`` second (scikit-learn's order),
+of any integer or boolean type. Labels are non-negative; 0 is background.
+
+Binary scores
+-------------
+:func:`iou`, :func:`dice`, :func:`precision` and :func:`recall` compare
+foregrounds, where foreground means ``label > 0``. With TP, FP and FN the
+numbers of pixels that are foreground in both arrays, only in ``y_pred`` and
+only in ``y_true``:
+
+- IoU (Jaccard index) = TP / (TP + FP + FN)
+- Dice (F1 score) = 2 TP / (2 TP + FP + FN) = 2 IoU / (1 + IoU)
+- precision = TP / (TP + FP), recall = TP / (TP + FN)
+
+**Empty masks.** When *both* masks are empty there was nothing to find and
+nothing was found: all four scores return ``empty_score`` (1.0 by default;
+pass ``float("nan")`` to leave such images out of a ``nanmean``). When
+*exactly one* is empty, all four scores are 0.0: a prediction that misses
+every object, or that finds objects where there are none, is wholly wrong.
+This equals scikit-learn's ``jaccard_score`` and ``f1_score`` with
+``zero_division=empty_score``. It differs from scikit-learn's precision and
+recall in one case each, so that the four scores agree on what an empty mask
+is worth: an empty prediction on a non-empty truth has precision 0.0 (not
+``zero_division``), and a non-empty prediction on an empty truth has recall
+0.0.
+
+Classes
+-------
+:func:`confusion_matrix`, :func:`per_class_iou` and :func:`mean_iou` compare
+labels exactly, as class indices 0..C-1; class 0 (background) is a class
+like the others. :func:`pixel_accuracy` does either (its ``binary`` flag).
+
+Clusters and matching
+---------------------
+Clustering methods number their clusters arbitrarily: cluster 2 may be the
+nuclei. :func:`match_labels` relabels a prediction into the truth's classes
+before scoring, and :func:`evaluate` does matching and every score in one call.
+
+Instances
+---------
+:func:`dsb_score` is the 2018 Data Science Bowl score of an instance
+segmentation (one label per object).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidMaskError, InvalidParameterError
+from .result import SegmentationResult, labels_dtype
+
+__all__ = [
+    "DSB_THRESHOLDS",
+    "MATCH_CHOICES",
+    "Evaluation",
+    "apply_mapping",
+    "confusion_matrix",
+    "dice",
+    "dsb_score",
+    "evaluate",
+    "iou",
+    "match_labels",
+    "mean_iou",
+    "per_class_iou",
+    "pixel_accuracy",
+    "precision",
+    "recall",
+]
+
+MATCH_CHOICES = ("oracle", "majority", "none")
+
+# Rounded, so that an IoU of exactly 0.7 does not pass the threshold 0.7
+# (np.arange(0.5, 1.0, 0.05) holds 0.7000000000000002 and friends).
+DSB_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+# A dense table of label pairs beyond this many cells (512 MiB of int64)
+# means labels were not numbered compactly; refuse rather than swap.
+_MAX_CELLS = 1 << 26
+
+
+# ---------------------------------------------------------------- input checks
+
+
+def _label_array(values: Any, name: str) -> np.ndarray:
+    """``values`` as an integer array; bool becomes a uint8 view (0/1)."""
+    if isinstance(values, SegmentationResult):
+        raise InvalidMaskError(
+            f"{name} is a SegmentationResult; pass result.mask or result.labels, "
+            "or score it with segcore.metrics.evaluate"
+        )
+    array = np.asarray(values)
+    if array.dtype == bool:
+        return array.view(np.uint8)
+    if array.dtype == np.uint64:  # numpy cannot add uint64 to the int64 pair index
+        return array.astype(np.int64)
+    if not np.issubdtype(array.dtype, np.integer):
+        raise InvalidMaskError(
+            f"{name} must hold integer or boolean labels, got values of type {array.dtype}; "
+            "threshold a probability map (e.g. probability > 0.5) before scoring it"
+        )
+    return array
+
+
+def _check_pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    truth = _label_array(y_true, "y_true")
+    pred = _label_array(y_pred, "y_pred")
+    if truth.shape != pred.shape:
+        raise InvalidMaskError(
+            f"y_true has shape {truth.shape} but y_pred has shape {pred.shape}; "
+            "a prediction must have the shape of its ground truth"
+        )
+    if truth.size == 0:
+        raise InvalidMaskError(f"the label arrays are empty (shape {truth.shape}); there is nothing to score")
+    return truth, pred
+
+
+def _check_nonnegative(labels: np.ndarray, name: str) -> None:
+    if labels.dtype.kind == "i":
+        lowest = int(labels.min())
+        if lowest < 0:
+            raise InvalidMaskError(
+                f"{name} holds the negative label {lowest}; labels must be 0 (background) or positive"
+            )
+
+
+def _check_empty_score(empty_score: Any) -> float:
+    try:
+        value = float(empty_score)
+    except (TypeError, ValueError):
+        raise InvalidParameterError(
+            f"empty_score must be a number between 0 and 1 (or nan), got {empty_score!r}"
+        ) from None
+    if not (np.isnan(value) or 0.0 <= value <= 1.0):
+        raise InvalidParameterError(f"empty_score must be between 0 and 1 (or nan), got {empty_score!r}")
+    return value
+
+
+def _check_match(match: Any) -> str:
+    if match not in MATCH_CHOICES:
+        raise InvalidParameterError(
+            f"match must be one of {', '.join(map(repr, MATCH_CHOICES))}, got {match!r}"
+        )
+    return match
+
+
+def _check_cells(n_rows: int, n_cols: int) -> None:
+    if n_rows * n_cols > _MAX_CELLS:
+        raise InvalidMaskError(
+            f"a table of {n_rows} x {n_cols} labels is too large to build (limit {_MAX_CELLS} cells); "
+            "number the labels 0..C-1 first, e.g. with skimage.segmentation.relabel_sequential"
+        )
+
+
+# ------------------------------------------------------------- counting pixels
+
+
+def _present_values(labels: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of a non-negative integer array."""
+    n_values = int(labels.max()) + 1
+    if n_values <= labels.size + 65536:  # a histogram is cheaper than sorting
+        return np.flatnonzero(np.bincount(labels.ravel().astype(np.intp, copy=False), minlength=n_values))
+    return np.unique(labels)
+
+
+def _bincount_pairs(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> np.ndarray:
+    """(n_rows, n_cols) counts of the pairs (rows[i], cols[i]), in one bincount."""
+    index = rows.ravel().astype(np.int64)
+    index *= n_cols
+    index += cols.ravel()
+    counts = np.bincount(index, minlength=n_rows * n_cols)
+    return counts.astype(np.int64, copy=False).reshape(n_rows, n_cols)
+
+
+def _pair_counts(truth: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Overlap counts between the values present in ``truth`` (rows) and ``pred`` (columns).
+
+    Returns the counts and the label values of the rows and columns. Labels
+    numbered compactly are counted directly; sparse ones (e.g. 7 labels up to
+    10**6) are renumbered first so the table only holds values that occur.
+    """
+    n_rows = int(truth.max()) + 1
+    n_cols = int(pred.max()) + 1
+    if n_rows * n_cols <= max(truth.size, 65536):
+        counts = _bincount_pairs(truth, pred, n_rows, n_cols)
+        row_values = np.flatnonzero(counts.sum(axis=1))
+        col_values = np.flatnonzero(counts.sum(axis=0))
+        if len(row_values) < n_rows or len(col_values) < n_cols:
+            counts = counts[np.ix_(row_values, col_values)]
+        return counts, row_values, col_values
+    row_values, row_index = np.unique(truth, return_inverse=True)
+    col_values, col_index = np.unique(pred, return_inverse=True)
+    _check_cells(len(row_values), len(col_values))
+    return _bincount_pairs(row_index, col_index, len(row_values), len(col_values)), row_values, col_values
+
+
+def _foreground_counts(truth: np.ndarray, pred: np.ndarray) -> tuple[int, int, int]:
+    """(TP, FP, FN) of the foregrounds ``label > 0``."""
+    true_fg = truth > 0
+    pred_fg = pred > 0
+    tp = int(np.count_nonzero(true_fg & pred_fg))
+    return tp, int(np.count_nonzero(pred_fg)) - tp, int(np.count_nonzero(true_fg)) - tp
+
+
+def _ratio(numerator: int, denominator: int, both_empty: bool, empty_score: float) -> float:
+    """The empty rule of the module docstring around ``numerator / denominator``."""
+    if both_empty:
+        return empty_score
+    if denominator == 0:
+        return 0.0
+    return numerator / denominator
+
+
+def _binary_scores(tp: int, fp: int, fn: int, empty_score: float) -> dict[str, float]:
+    both_empty = tp + fp + fn == 0
+    return {
+        "iou": _ratio(tp, tp + fp + fn, both_empty, empty_score),
+        "dice": _ratio(2 * tp, 2 * tp + fp + fn, both_empty, empty_score),
+        "precision": _ratio(tp, tp + fp, both_empty, empty_score),
+        "recall": _ratio(tp, tp + fn, both_empty, empty_score),
+    }
+
+
+def _per_class_from_confusion(matrix: np.ndarray, empty_score: float) -> np.ndarray:
+    overlap = np.diag(matrix).astype(np.float64)
+    union = matrix.sum(axis=0) + matrix.sum(axis=1) - overlap
+    scores = np.full(len(overlap), empty_score, dtype=np.float64)
+    present = union > 0
+    scores[present] = overlap[present] / union[present]
+    return scores
+
+
+def _mean_from_confusion(matrix: np.ndarray) -> float:
+    present = (matrix.sum(axis=0) + matrix.sum(axis=1)) > 0
+    return float(_per_class_from_confusion(matrix, 0.0)[present].mean())
+
+
+# --------------------------------------------------------------- binary scores
+
+
+def iou(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
+    """Intersection over union (Jaccard index) of the foregrounds ``label > 0``.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int or bool
+        Ground truth and prediction, of the same shape.
+    empty_score : float, optional
+        Returned when both foregrounds are empty (see the module docstring);
+        1.0 by default, ``nan`` to leave such images out of a ``nanmean``.
+
+    Returns
+    -------
+    float
+        TP / (TP + FP + FN), in [0, 1]; 0.0 when exactly one mask is empty.
+
+    Raises
+    ------
+    InvalidMaskError
+        For arrays of different shapes or of a non-integer type.
+    InvalidParameterError
+        For an ``empty_score`` outside [0, 1].
+
+    Examples
+    --------
+    >>> iou([[1, 1, 0, 0]], [[0, 1, 1, 0]])
+    0.3333333333333333
+    >>> iou([[0, 0]], [[0, 0]]), iou([[0, 0]], [[0, 0]], empty_score=0.0)
+    (1.0, 0.0)
+    """
+    empty_score = _check_empty_score(empty_score)
+    return _binary_scores(*_foreground_counts(*_check_pair(y_true, y_pred)), empty_score)["iou"]
+
+
+def dice(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
+    """Dice coefficient (F1 score) of the foregrounds ``label > 0``.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int or bool
+        Ground truth and prediction, of the same shape.
+    empty_score : float, optional
+        Returned when both foregrounds are empty (see the module docstring).
+
+    Returns
+    -------
+    float
+        2 TP / (2 TP + FP + FN) = 2 IoU / (1 + IoU), in [0, 1].
+
+    Raises
+    ------
+    InvalidMaskError
+        For arrays of different shapes or of a non-integer type.
+    InvalidParameterError
+        For an ``empty_score`` outside [0, 1].
+
+    Examples
+    --------
+    >>> dice([[1, 1, 0, 0]], [[0, 1, 1, 0]])
+    0.5
+    """
+    empty_score = _check_empty_score(empty_score)
+    return _binary_scores(*_foreground_counts(*_check_pair(y_true, y_pred)), empty_score)["dice"]
+
+
+def precision(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
+    """Fraction of the predicted foreground that is true foreground.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int or bool
+        Ground truth and prediction, of the same shape.
+    empty_score : float, optional
+        Returned when both foregrounds are empty. An empty prediction on a
+        non-empty truth scores 0.0 (see the module docstring).
+
+    Returns
+    -------
+    float
+        TP / (TP + FP), in [0, 1].
+
+    Raises
+    ------
+    InvalidMaskError
+        For arrays of different shapes or of a non-integer type.
+    InvalidParameterError
+        For an ``empty_score`` outside [0, 1].
+
+    Examples
+    --------
+    >>> precision([[1, 1, 0, 0]], [[0, 1, 1, 1]])
+    0.3333333333333333
+    >>> precision([[1, 0]], [[0, 0]])
+    0.0
+    """
+    empty_score = _check_empty_score(empty_score)
+    return _binary_scores(*_foreground_counts(*_check_pair(y_true, y_pred)), empty_score)["precision"]
+
+
+def recall(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
+    """Fraction of the true foreground that the prediction found.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int or bool
+        Ground truth and prediction, of the same shape.
+    empty_score : float, optional
+        Returned when both foregrounds are empty. A non-empty prediction on an
+        empty truth scores 0.0 (see the module docstring).
+
+    Returns
+    -------
+    float
+        TP / (TP + FN), in [0, 1].
+
+    Raises
+    ------
+    InvalidMaskError
+        For arrays of different shapes or of a non-integer type.
+    InvalidParameterError
+        For an ``empty_score`` outside [0, 1].
+
+    Examples
+    --------
+    >>> recall([[1, 1, 0, 0]], [[0, 1, 1, 1]])
+    0.5
+    """
+    empty_score = _check_empty_score(empty_score)
+    return _binary_scores(*_foreground_counts(*_check_pair(y_true, y_pred)), empty_score)["recall"]
+
+
+def pixel_accuracy(y_true: Any, y_pred: Any, *, binary: bool = True) -> float:
+    """Fraction of pixels on which the two arrays agree.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int or bool
+        Ground truth and prediction, of the same shape.
+    binary : bool, optional
+        True (default): compare foreground/background (``label > 0``), so a
+        0/1 mask and a 0/255 mask of the same shape agree everywhere.
+        False: compare labels exactly (multi-class accuracy).
+
+    Returns
+    -------
+    float
+        Agreeing pixels / all pixels, in [0, 1].
+
+    Raises
+    ------
+    InvalidMaskError
+        For arrays of different shapes or of a non-integer type.
+
+    Examples
+    --------
+    >>> pixel_accuracy([[1, 1, 0, 0]], [[0, 1, 1, 0]])
+    0.5
+    >>> pixel_accuracy([[0, 1, 2]], [[0, 2, 2]]), pixel_accuracy([[0, 1, 2]], [[0, 2, 2]], binary=False)
+    (1.0, 0.6666666666666666)
+    """
+    truth, pred = _check_pair(y_true, y_pred)
+    if binary:
+        agree = np.count_nonzero((truth > 0) == (pred > 0))
+    else:
+        agree = np.count_nonzero(truth == pred)
+    return int(agree) / truth.size
+
+
+# --------------------------------------------------------------------- classes
+
+
+def confusion_matrix(y_true: Any, y_pred: Any, *, n_classes: int | None = None) -> np.ndarray:
+    """Pixel counts of every (true label, predicted label) pair.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int or bool
+        Ground truth and prediction, of the same shape, with labels 0..C-1.
+    n_classes : int, optional
+        Size C of the matrix; by default the largest label of either array
+        plus one. Labels that occur nowhere get rows and columns of zeros.
+
+    Returns
+    -------
+    ndarray of int64, shape (C, C)
+        ``matrix[i, j]`` = number of pixels of true label i predicted as j:
+        rows are the truth, columns the prediction, as in scikit-learn.
+
+    Raises
+    ------
+    InvalidMaskError
+        For arrays of different shapes, of a non-integer type, with negative
+        labels, or with labels so large that the matrix would not fit.
+    InvalidParameterError
+        For an ``n_classes`` smaller than the largest label plus one.
+
+    Notes
+    -----
+    One ``np.bincount`` over ``true * C + pred`` counts all pairs in a single
+    pass, so thousands of labels cost no more than two.
+
+    Examples
+    --------
+    >>> confusion_matrix([[0, 0, 1, 1]], [[0, 1, 1, 1]])
+    array([[1, 1],
+           [0, 2]])
+    >>> confusion_matrix([[0, 1]], [[0, 1]], n_classes=3)
+    array([[1, 0, 0],
+           [0, 1, 0],
+           [0, 0, 0]])
+    """
+    truth, pred = _check_pair(y_true, y_pred)
+    _check_nonnegative(truth, "y_true")
+    _check_nonnegative(pred, "y_pred")
+    needed = max(int(truth.max()), int(pred.max())) + 1
+    if n_classes is None:
+        n_classes = needed
+    elif isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < needed:
+        raise InvalidParameterError(
+            f"n_classes must be an integer of at least {needed} (the labels go up to {needed - 1}), "
+            f"got {n_classes!r}"
+        )
+    n_classes = int(n_classes)
+    _check_cells(n_classes, n_classes)
+    return _bincount_pairs(truth, pred, n_classes, n_classes)
+
+
+def per_class_iou(
+    y_true: Any, y_pred: Any, *, n_classes: int | None = None, empty_score: float = 1.0
+) -> np.ndarray:
+    """IoU of every class 0..C-1, background (class 0) included.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int or bool
+        Ground truth and prediction with labels 0..C-1 (match clusters to
+        classes first with :func:`match_labels`).
+    n_classes : int, optional
+        C; by default the largest label of either array plus one.
+    empty_score : float, optional
+        Score of a class absent from both arrays (1.0: nothing to find,
+        nothing found). A class present in only one of them scores 0.0.
+
+    Returns
+    -------
+    ndarray of float64, shape (C,)
+        ``scores[c]`` = |true c and predicted c| / |true c or predicted c|.
+
+    Raises
+    ------
+    InvalidMaskError, InvalidParameterError
+        As :func:`confusion_matrix`, and for an ``empty_score`` outside [0, 1].
+
+    Examples
+    --------
+    >>> per_class_iou([[0, 0, 1, 1]], [[0, 1, 1, 1]])
+    array([0.5       , 0.66666667])
+    >>> per_class_iou([[0, 1]], [[0, 1]], n_classes=3)
+    array([1., 1., 1.])
+    """
+    empty_score = _check_empty_score(empty_score)
+    return _per_class_from_confusion(confusion_matrix(y_true, y_pred, n_classes=n_classes), empty_score)
+
+
+def mean_iou(y_true: Any, y_pred: Any) -> float:
+    """Mean of :func:`per_class_iou` over the classes present in either array.
+
+    A class that occurs in neither array is left out (it says nothing about
+    the prediction); background, class 0, counts like any class. On binary
+    masks this is the mean of the background IoU and the foreground IoU.
+
+    Parameters
+    ----------
+    y_true, y_pred : array_like of int or bool
+        Ground truth and prediction with labels 0..C-1.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Raises
+    ------
+    InvalidMaskError
+        As :func:`confusion_matrix`.
+
+    Examples
+    --------
+    >>> mean_iou([[0, 0, 1, 1]], [[0, 1, 1, 1]])
+    0.5833333333333333
+    >>> mean_iou([[0, 3]], [[0, 3]])  # classes 1 and 2 occur nowhere
+    1.0
+    """
+    return _mean_from_confusion(confusion_matrix(y_true, y_pred))
+
+
+# -------------------------------------------------------------------- matching
+
+
+def apply_mapping(labels: Any, mapping: dict[int, int]) -> np.ndarray:
+    """Relabel ``labels`` through ``mapping``; values missing from it become 0.
+
+    Parameters
+    ----------
+    labels : array_like of int or bool
+        Non-negative labels, e.g. cluster numbers.
+    mapping : dict of int to int
+        Old label → new label (non-negative), e.g. the mapping returned by
+        ``match_labels(..., return_mapping=True)``.
+
+    Returns
+    -------
+    ndarray
+        New labels in the smallest unsigned type that holds them.
+
+    Raises
+    ------
+    InvalidMaskError
+        For negative or non-integer labels.
+    InvalidParameterError
+        For a negative target label.
+
+    Examples
+    --------
+    >>> apply_mapping([[0, 1, 2, 2]], {0: 0, 1: 0, 2: 1})
+    array([[0, 0, 1, 1]], dtype=uint8)
+    """
+    source = _label_array(labels, "labels")
+    _check_nonnegative(source, "labels")
+    targets = [int(value) for value in mapping.values()]
+    if any(value < 0 for value in targets):
+        raise InvalidParameterError(f"mapping targets must be labels >= 0, got {sorted(targets)[0]}")
+    out_dtype = labels_dtype(max(targets, default=0))
+    if source.size == 0:
+        return np.zeros(source.shape, dtype=out_dtype)
+    n_values = int(source.max()) + 1
+    if n_values <= source.size + 65536:
+        table = np.zeros(n_values, dtype=out_dtype)
+        for old, new in mapping.items():
+            if 0 <= old < n_values:
+                table[old] = new
+        return table[source]
+    values, inverse = np.unique(source, return_inverse=True)
+    table = np.array([mapping.get(int(value), 0) for value in values], dtype=out_dtype)
+    return table[inverse].reshape(source.shape)
+
+
+def _match_mapping(truth: np.ndarray, pred: np.ndarray, match: str) -> dict[int, int]:
+    if match == "none":
+        return {int(value): int(value) for value in _present_values(pred)}
+    counts, true_values, pred_values = _pair_counts(truth, pred)
+    if match == "majority":
+        best = counts.argmax(axis=0)  # ties go to the smallest true label
+        return {int(p): int(true_values[row]) for p, row in zip(pred_values, best)}
+    # scipy.optimize takes most of segcore's import time; pay it only here.
+    from scipy.optimize import linear_sum_assignment
+
+    mapping = {int(value): 0 for value in pred_values}
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    for row, col in zip(rows, cols):
+        # The assignment may pair a cluster with a class it never touches when
+        # nothing better is left; sharing no pixel, it is not that class.
+        if counts[row, col] > 0:
+            mapping[int(pred_values[col])] = int(true_values[row])
+    return mapping
+
+
+def match_labels(
+    y_true: Any, y_pred: Any, *, match: str = "oracle", return_mapping: bool = False
+) -> np.ndarray | tuple[np.ndarray, dict[int, int]]:
+    """Relabel a prediction (e.g. clusters) into the classes of the truth.
+
+    Parameters
+    ----------
+    y_true : array_like of int or bool
+        Ground-truth classes (0 = background).
+    y_pred : array_like of int or bool
+        Predicted labels whose numbers carry no meaning, e.g. k-means clusters.
+    match : {"oracle", "majority", "none"}, optional
+        ``"oracle"`` (default): one-to-one. The Hungarian algorithm pairs
+        predicted labels with true classes so that the total overlap (the
+        pixels on the diagonal of the confusion matrix) is as large as
+        possible. A predicted label left without a class (more clusters than
+        classes), or paired with a class it shares no pixel with, becomes 0,
+        background: an unmatched cluster is not the object, and calling it
+        background keeps every class represented by its one best cluster.
+        It is "oracle" because it peeks at the truth, which a user could not;
+        it scores the best a clustering could do.
+        ``"majority"``: many-to-one; each predicted label becomes the true
+        class it overlaps most (ties: the smallest class), so several
+        clusters can together form one class.
+        ``"none"``: the prediction is returned unchanged.
+    return_mapping : bool, optional
+        Also return the mapping {predicted label: true class} of every label
+        present in ``y_pred``, so a caller can say "cluster 2 → nuclei".
+
+    Returns
+    -------
+    relabelled : ndarray
+        ``y_pred`` in the truth's classes (the input itself for ``"none"``).
+    mapping : dict of int to int
+        Only when ``return_mapping`` is True.
+
+    Raises
+    ------
+    InvalidMaskError
+        For arrays of different shapes, of a non-integer type or with negative labels.
+    InvalidParameterError
+        For an unknown ``match``.
+
+    Examples
+    --------
+    Two clusters numbered the other way round from the classes:
+
+    >>> truth = [[0, 0, 1, 1]]
+    >>> clusters = [[1, 1, 0, 0]]
+    >>> match_labels(truth, clusters, return_mapping=True)
+    (array([[0, 0, 1, 1]], dtype=uint8), {0: 1, 1: 0})
+
+    Three clusters for two classes: the oracle keeps the best cluster per
+    class, majority merges clusters into classes.
+
+    >>> clusters = [[0, 0, 1, 2]]
+    >>> match_labels(truth, clusters)
+    array([[0, 0, 1, 0]], dtype=uint8)
+    >>> match_labels(truth, clusters, match="majority")
+    array([[0, 0, 1, 1]], dtype=uint8)
+    """
+    _check_match(match)
+    truth, pred = _check_pair(y_true, y_pred)
+    _check_nonnegative(truth, "y_true")
+    _check_nonnegative(pred, "y_pred")
+    mapping = _match_mapping(truth, pred, match)
+    relabelled = np.asarray(y_pred) if match == "none" else apply_mapping(pred, mapping)
+    return (relabelled, mapping) if return_mapping else relabelled
+
+
+# ------------------------------------------------------------------ evaluation
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """Every score of one prediction, as returned by :func:`evaluate`.
+
+    Attributes
+    ----------
+    iou, dice, precision, recall : float
+        Foreground scores (``label > 0``) after matching.
+    pixel_accuracy : float
+        Foreground/background agreement in a binary task, exact label
+        agreement after matching in a multi-class one.
+    mean_iou : float
+        Mean IoU over the classes present in either array (background included).
+    per_class_iou : ndarray of float64, shape (C,)
+        IoU of every class 0..C-1 (C = 2 in a binary task).
+    confusion_matrix : ndarray of int64, shape (C, C)
+        Rows: truth, columns: matched prediction.
+    match : str
+        The matching applied: the one asked for, or ``"none"`` when a binary
+        mask was scored as it is in a binary task.
+    mapping : dict of int to int
+        {predicted label: label it was scored as}; identity when ``match`` is "none".
+    binary : bool
+        Whether the task was scored as foreground against background.
+    """
+
+    iou: float
+    dice: float
+    precision: float
+    recall: float
+    pixel_accuracy: float
+    mean_iou: float
+    per_class_iou: np.ndarray
+    confusion_matrix: np.ndarray
+    match: str
+    mapping: dict[int, int]
+    binary: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The scores as plain Python values (lists for arrays), ready for ``json.dumps``."""
+        return {
+            "iou": self.iou,
+            "dice": self.dice,
+            "precision": self.precision,
+            "recall": self.recall,
+            "pixel_accuracy": self.pixel_accuracy,
+            "mean_iou": self.mean_iou,
+            "per_class_iou": self.per_class_iou.tolist(),
+            "confusion_matrix": self.confusion_matrix.tolist(),
+            "match": self.match,
+            "mapping": dict(self.mapping),
+            "binary": self.binary,
+        }
+
+
+def evaluate(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    match: str = "oracle",
+    empty_score: float = 1.0,
+    binary: bool | None = None,
+) -> Evaluation:
+    """Score a prediction against its ground truth with every metric at once.
+
+    Parameters
+    ----------
+    y_true : array_like of int or bool
+        Ground truth: a binary mask, classes 0..C-1, or instance labels.
+    y_pred : array_like of int or bool, or SegmentationResult
+        The prediction. A :class:`~segcore.SegmentationResult` is scored by
+        its ``mask`` when the method has one and the task is not explicitly
+        multi-class (binary methods score as they are), else by its ``labels``.
+    match : {"oracle", "majority", "none"}, optional
+        How predicted labels are matched to the truth's classes before scoring
+        (see :func:`match_labels`). Not applied to a binary prediction in a
+        binary task.
+    empty_score : float, optional
+        Score when both foregrounds are empty, and IoU of a class absent from
+        both arrays (see the module docstring).
+    binary : bool or None, optional
+        Whether the task is foreground against background. None (default):
+        binary when ``y_true`` or the prediction is binary, i.e. holds 0 and
+        at most one other value. In a binary task a multi-valued truth (such
+        as instance labels) is reduced to ``y_true > 0``. False: classes are
+        compared exactly, after matching.
+
+    Returns
+    -------
+    Evaluation
+        The scores; ``.as_dict()`` gives them as plain Python values.
+
+    Raises
+    ------
+    InvalidMaskError
+        For arrays of different shapes, of a non-integer type or with negative labels.
+    InvalidParameterError
+        For an unknown ``match``, an ``empty_score`` outside [0, 1] or a
+        ``binary`` that is not True, False or None.
+
+    Notes
+    -----
+    In a binary task, a binary prediction (bool, or 0 and one other value) is
+    never relabelled, even with ``match="oracle"``: a threshold with the wrong
+    polarity is a wrong mask, and matching would turn it into a perfect one.
+    Any other prediction, and every prediction in a multi-class task, is matched to the truth (reduced to ``y_true > 0`` in a binary
+    task, so oracle matching then keeps the one cluster that best covers the
+    foreground); the foreground scores then compare ``label > 0`` of the
+    matched prediction with ``label > 0`` of the truth, and in a multi-class
+    task they measure how well objects were told from background while
+    ``per_class_iou`` and ``mean_iou`` measure the classes.
+
+    Examples
+    --------
+    A k-means labelling whose cluster 0 is the object:
+
+    >>> scores = evaluate([[0, 0, 1, 1]], [[1, 1, 0, 2]])
+    >>> scores.iou, scores.mapping
+    (0.5, {0: 1, 1: 0, 2: 0})
+
+    A binary prediction is scored as it is, inverted or not:
+
+    >>> evaluate([[0, 0, 1, 1]], [[True, True, False, False]]).iou
+    0.0
+    """
+    _check_match(match)
+    empty_score = _check_empty_score(empty_score)
+    if binary not in (None, True, False):
+        raise InvalidParameterError(f"binary must be True, False or None (decide from the data), got {binary!r}")
+    if isinstance(y_pred, SegmentationResult):
+        use_mask = y_pred.mask is not None and binary is not False
+        y_pred = y_pred.mask if use_mask else y_pred.labels
+    truth, pred = _check_pair(y_true, y_pred)
+    _check_nonnegative(truth, "y_true")
+    _check_nonnegative(pred, "y_pred")
+
+    pred_is_binary = np.count_nonzero(_present_values(pred)) <= 1
+    if binary is None:
+        binary = bool(pred_is_binary or np.count_nonzero(_present_values(truth)) <= 1)
+    reference = (truth > 0).view(np.uint8) if binary else truth
+    applied = "none" if binary and pred_is_binary else match
+    mapping = _match_mapping(reference, pred, applied)
+    matched = pred if applied == "none" else apply_mapping(pred, mapping)
+    if binary:
+        matched = (matched > 0).view(np.uint8)
+        n_classes = 2
+    else:
+        n_classes = max(int(reference.max()), int(matched.max())) + 1
+    _check_cells(n_classes, n_classes)
+    matrix = _bincount_pairs(reference, matched, n_classes, n_classes)
+
+    scores = _binary_scores(
+        tp=int(matrix[1:, 1:].sum()),
+        fp=int(matrix[0, 1:].sum()),
+        fn=int(matrix[1:, 0].sum()),
+        empty_score=empty_score,
+    )
+    return Evaluation(
+        **scores,
+        pixel_accuracy=float(np.trace(matrix) / truth.size),
+        mean_iou=_mean_from_confusion(matrix),
+        per_class_iou=_per_class_from_confusion(matrix, empty_score),
+        confusion_matrix=matrix,
+        match=applied,
+        mapping=mapping,
+        binary=binary,
+    )
+
+
+# ------------------------------------------------------------------- instances
+
+
+def _check_thresholds(thresholds: Any) -> np.ndarray:
+    values = np.asarray(thresholds, dtype=np.float64) if np.ndim(thresholds) == 1 else None
+    if values is None or values.size == 0 or not np.all((values >= 0.0) & (values <= 1.0)):
+        raise InvalidParameterError(
+            f"thresholds must be a non-empty list of IoU values between 0 and 1, got {thresholds!r}"
+        )
+    return values
+
+
+def dsb_score(
+    true_instances: Any,
+    pred_instances: Any,
+    *,
+    thresholds: Any = DSB_THRESHOLDS,
+    return_curve: bool = False,
+) -> float | tuple[float, np.ndarray]:
+    """The 2018 Data Science Bowl score of an instance segmentation.
+
+    For each IoU threshold t, a true object and a predicted object match when
+    their IoU exceeds t; each object matches at most once. With TP matched
+    pairs, FP unmatched predictions and FN unmatched true objects,
+    precision(t) = TP / (TP + FP + FN). The score is the mean over thresholds.
+
+    Parameters
+    ----------
+    true_instances, pred_instances : array_like of int or bool
+        Instance labels of the same shape: 0 is background, every other value
+        one object (values need not be consecutive; a bool mask is one object).
+    thresholds : sequence of float, optional
+        IoU thresholds in [0, 1]; by default the competition's ten,
+        0.5, 0.55, ..., 0.95 (:data:`DSB_THRESHOLDS`).
+    return_curve : bool, optional
+        Also return precision(t) for every threshold.
+
+    Returns
+    -------
+    score : float
+        Mean precision over the thresholds, in [0, 1]. 1.0 when both images
+        hold no object, 0.0 when exactly one does.
+    curve : ndarray of float64
+        precision(t) per threshold, only when ``return_curve`` is True.
+
+    Raises
+    ------
+    InvalidMaskError
+        For arrays of different shapes, of a non-integer type or with negative labels.
+    InvalidParameterError
+        For thresholds outside [0, 1].
+
+    Notes
+    -----
+    The IoU of every (true, predicted) pair comes from one table of overlap
+    counts (a confusion matrix of the instance labels), not a loop over
+    pairs. Above 0.5, a match is unique (two objects of one image are
+    disjoint, so a true object cannot cover more than half of the union with
+    two predictions), so TP is the number of pairs above t; below 0.5 the
+    pairs are matched one-to-one with the Hungarian algorithm.
+
+    Examples
+    --------
+    One object found exactly, one object missed:
+
+    >>> truth = [[1, 1, 0, 2, 2]]
+    >>> dsb_score(truth, [[1, 1, 0, 0, 0]])
+    0.5
+
+    A prediction of IoU 2/3 passes the thresholds below 2/3 only:
+
+    >>> score, curve = dsb_score([[1, 1, 0]], [[1, 1, 1]], return_curve=True)
+    >>> curve
+    array([1., 1., 1., 1., 0., 0., 0., 0., 0., 0.])
+    """
+    truth, pred = _check_pair(true_instances, pred_instances)
+    _check_nonnegative(truth, "true_instances")
+    _check_nonnegative(pred, "pred_instances")
+    levels = _check_thresholds(thresholds)
+
+    counts, true_values, pred_values = _pair_counts(truth, pred)
+    is_true_object = true_values > 0
+    is_pred_object = pred_values > 0
+    n_true = int(np.count_nonzero(is_true_object))
+    n_pred = int(np.count_nonzero(is_pred_object))
+    if n_true == 0 or n_pred == 0:
+        curve = np.full(len(levels), 1.0 if n_true == n_pred else 0.0)
+    else:
+        true_area = counts.sum(axis=1)[is_true_object]
+        pred_area = counts.sum(axis=0)[is_pred_object]
+        overlap = counts[np.ix_(is_true_object, is_pred_object)]
+        pair_iou = overlap / (true_area[:, None] + pred_area[None, :] - overlap)
+        curve = np.empty(len(levels))
+        for i, level in enumerate(levels):
+            hits = pair_iou > level
+            if level >= 0.5:
+                tp = int(np.count_nonzero(hits))
+            else:
+                from scipy.optimize import linear_sum_assignment
+
+                rows, cols = linear_sum_assignment(hits, maximize=True)
+                tp = int(np.count_nonzero(hits[rows, cols]))
+            curve[i] = tp / (n_true + n_pred - tp)
+    score = float(curve.mean())
+    return (score, curve) if return_curve else score
