@@ -1,0 +1,487 @@
+"""Region growing: regions start at seed pixels and absorb similar neighbours.
+
+Each seed grows one region, labelled by the seed's position in the list.
+A pixel joins when it is adjacent to the region and passes the similarity
+criterion; growth stops when no adjacent pixel passes. The ``"neighbor"``
+and ``"seed"`` criteria run on ``cv2.floodFill``; the ``"mean"`` criterion
+and the step-by-step record run on a breadth-first search in numpy that
+grows one layer of pixels (a *wave*) at a time.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..errors import InvalidParameterError
+from ..imageops import check_image, to_gray
+from ..result import SegmentationResult, labels_dtype
+
+__all__ = ["CRITERIA", "MAX_STEPS", "MAX_STEPS_PIXELS", "region_growing"]
+
+#: Every value ``criterion`` accepts.
+CRITERIA = ("neighbor", "seed", "mean")
+#: Most label images kept in ``info["steps"]``; longer growths are sampled.
+MAX_STEPS = 100
+#: Largest image (in pixels) for which ``return_steps=True`` is accepted.
+MAX_STEPS_PIXELS = 2**21
+
+# cv2.floodFill writes region numbers into a uint8 mask: one batch of seeds
+# uses the values 1..254, and 255 marks the regions of earlier batches.
+_BATCH = 254
+_TAKEN = 255
+_UNREACHED = np.iinfo(np.int32).max
+
+
+def region_growing(
+    image: np.ndarray,
+    *,
+    seeds: str | Sequence[tuple[int, int]] = "auto",
+    tolerance: float = 20.0,
+    connectivity: int = 4,
+    criterion: str = "seed",
+    color: bool = False,
+    max_seeds: int = 20,
+    return_steps: bool = False,
+) -> SegmentationResult:
+    """Grow a region from each seed pixel into neighbours that are similar enough.
+
+    Parameters
+    ----------
+    image : ndarray
+        (H, W) gray or (H, W, 3) RGB uint8 image.
+    seeds : "auto" or sequence of (row, col)
+        Seed pixels; seed ``i`` (from 0) grows the region labelled ``i + 1``.
+        ``"auto"`` places seeds inside the objects of an Otsu threshold; see
+        Notes.
+    tolerance : float
+        Largest accepted difference in gray levels (inclusive), 0 or more.
+    connectivity : {4, 8}
+        Pixels touching by an edge (4) or also by a corner (8) are adjacent.
+    criterion : {"neighbor", "seed", "mean"}
+        What a candidate pixel is compared with:
+
+        - ``"neighbor"``: an adjacent pixel already in the region
+          (``cv2.floodFill``'s floating range with
+          ``loDiff = upDiff = tolerance``). The region is the set of pixels
+          reachable from the seed through steps of at most ``tolerance``,
+          so it can drift along a slow gradient.
+        - ``"seed"``: the seed pixel (``cv2.floodFill`` with
+          ``FLOODFILL_FIXED_RANGE``).
+        - ``"mean"``: the mean of the region as it stands; see Notes.
+    color : bool
+        Compare RGB values instead of gray levels: a pixel passes when every
+        channel is within ``tolerance`` (Chebyshev distance, as ``floodFill``
+        does on colour images). Ignored for a gray image.
+    max_seeds : int
+        Most seeds ``"auto"`` places (1 or more).
+    return_steps : bool
+        Also return the growth wave by wave in ``info["steps"]`` (images of
+        at most :data:`MAX_STEPS_PIXELS` pixels).
+
+    Returns
+    -------
+    SegmentationResult
+        ``labels`` (uint8, or wider for more than 255 seeds): 0 outside every
+        region, ``i + 1`` in the region of seed ``i``. ``mask`` is
+        ``labels > 0``. ``params["seeds"]`` lists the seeds used as
+        ``(row, col)`` tuples of ints (the automatic ones for ``"auto"``).
+        ``info`` holds:
+
+        - ``"seeds"``: the same list.
+        - ``"seed_values"``: value compared at each seed: an int (gray) or
+          a tuple of three ints (``color=True`` on RGB).
+        - ``"region_sizes"``: pixels in each region, in label order (0 for
+          a merged seed).
+        - ``"merged_seeds"``: ``(label, into_label)`` for every seed that
+          fell inside an earlier region and added nothing.
+        - With ``return_steps``: ``"steps"``, a list of label images
+          (same type as ``labels``), cumulative, and ``"step_waves"``, the
+          wave each image shows. See Notes.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown criterion, a connectivity other than 4 or 8, a
+        negative tolerance, an empty seed list, a seed that is not a
+        ``(row, col)`` pair of integers or lies outside the image, or
+        ``return_steps`` on an image larger than :data:`MAX_STEPS_PIXELS`.
+
+    Notes
+    -----
+    **Several seeds.** Seeds grow one after the other, in list order, and
+    the regions of earlier seeds are walls for later ones: a pixel keeps the
+    first label it gets. A seed inside an earlier region adds nothing and is
+    listed in ``info["merged_seeds"]``. With the ``"neighbor"`` criterion
+    regions are connected components of a similarity graph, so two regions
+    either coincide (the later seed merges) or do not touch.
+
+    **Waves.** Wave 0 of a region is its seed. Wave ``n + 1`` is every pixel
+    outside all regions, adjacent to the region, that passes the criterion
+    against the region after wave ``n``; it is the breadth-first layer at
+    distance ``n + 1`` from the seed. The ``"mean"`` criterion is defined
+    by these waves: every adjacent pixel within ``tolerance`` of the mean
+    of the region after wave ``n`` joins in wave ``n + 1`` (pixels refused
+    earlier are tested again, since the mean moves), then the mean is
+    updated. Growth stops after a wave that adds nothing. With colour, the
+    mean is per channel. This search costs numpy work per wave and per
+    pixel, so ``"mean"`` is slower than the flood-fill criteria (seconds on
+    megapixel regions).
+
+    **Steps.** Waves are numbered across seeds in order: seed 1's waves,
+    then seed 2's, and so on. ``info["steps"][i]`` holds every pixel that
+    joined up to wave ``info["step_waves"][i]``, with its label; the last
+    step equals ``labels``. When the growth takes more than
+    :data:`MAX_STEPS` waves, ``MAX_STEPS`` evenly spaced waves are kept
+    (always the first and the last); the newest pixels of a step are
+    ``steps[i] != steps[i - 1]``. This costs up to ``MAX_STEPS`` label images
+    of memory, hence the size limit.
+
+    **Automatic seeds.** ``seeds="auto"`` thresholds the gray image with Otsu
+    and automatic polarity (objects are the minority phase, see
+    :func:`segcore.methods.threshold.threshold`), takes its connected
+    components (with ``connectivity``) from largest to smallest, at most
+    ``max_seeds`` of them, and seeds each at its most interior pixel (the
+    maximum of the Euclidean distance to the background; the first in
+    row-major order on ties). An image with no object (one gray level)
+    gets no seeds and an empty result.
+
+    **Defaults.** ``criterion="seed"`` with ``tolerance=20`` gave the best
+    mean IoU with automatic seeds on the 44 validation images of the 2018
+    Data Science Bowl nuclei set that its index marks as fluorescence: 0.36
+    with 20 seeds (0.46 with 100), where ``"mean"`` reached 0.33 (tolerance
+    15) and ``"neighbor"`` at most 0.15, because it drifts along the soft
+    edges of nuclei into the background. One tolerance in gray levels cannot
+    suit both dim images (nuclei 20 levels above the background, where
+    regions leak) and bright textured ones (where regions stop early); a
+    global Otsu threshold with automatic polarity scores 0.82 on the same
+    images.
+
+    Examples
+    --------
+    The seed document's example: seed on the 13, tolerance 2.
+
+    >>> import numpy as np
+    >>> grid = np.array([[10, 12, 15, 20], [11, 13, 16, 21],
+    ...                  [12, 14, 17, 22], [13, 15, 18, 23]], dtype=np.uint8)
+    >>> result = region_growing(grid, seeds=[(1, 1)], tolerance=2, criterion="neighbor")
+    >>> result.labels
+    array([[1, 1, 0, 0],
+           [1, 1, 0, 0],
+           [1, 1, 0, 0],
+           [1, 1, 0, 0]], dtype=uint8)
+    >>> result = region_growing(grid, seeds=[(1, 1)], tolerance=2, criterion="neighbor",
+    ...                         return_steps=True)
+    >>> [int(np.count_nonzero(step)) for step in result.info["steps"]]
+    [1, 4, 7, 8]
+    """
+    _check_choice("criterion", criterion, CRITERIA)
+    if not _is_int(connectivity) or connectivity not in (4, 8):
+        raise InvalidParameterError(f"connectivity must be 4 or 8, got {connectivity!r}")
+    is_real = isinstance(tolerance, numbers.Real) and not isinstance(tolerance, bool)
+    if not is_real or not math.isfinite(tolerance) or tolerance < 0:
+        raise InvalidParameterError(f"tolerance must be a number of 0 or more, got {tolerance!r}")
+    if not _is_int(max_seeds) or max_seeds < 1:
+        raise InvalidParameterError(f"max_seeds must be an integer of 1 or more, got {max_seeds!r}")
+    image = check_image(image)
+    gray = to_gray(image)
+    values = image if color and image.ndim == 3 else gray
+    height, width = gray.shape
+    if return_steps and gray.size > MAX_STEPS_PIXELS:
+        raise InvalidParameterError(
+            f"return_steps is limited to images of at most {MAX_STEPS_PIXELS:,} pixels "
+            f"(this one has {gray.size:,}); downscale the image or leave return_steps off"
+        )
+    if isinstance(seeds, str):
+        if seeds != "auto":
+            raise InvalidParameterError(
+                f"seeds must be 'auto' or a list of (row, col) pairs, got {seeds!r}"
+            )
+        seed_list = _auto_seeds(gray, connectivity, int(max_seeds))
+    else:
+        seed_list = _check_seeds(seeds, height, width)
+
+    dtype = labels_dtype(len(seed_list))
+    info: dict[str, Any] = {}
+    if return_steps or criterion == "mean":
+        labels, sizes, arrival = _grow_by_waves(
+            values, seed_list, float(tolerance), connectivity, criterion, dtype
+        )
+        if return_steps:
+            info["steps"], info["step_waves"] = _snapshots(labels, arrival)
+    else:
+        labels, sizes = _flood_fill(
+            values, seed_list, float(tolerance), connectivity, criterion, dtype
+        )
+
+    info["seeds"] = seed_list
+    info["seed_values"] = [_pixel_value(values, row, col) for row, col in seed_list]
+    info["region_sizes"] = sizes
+    info["merged_seeds"] = [
+        (label, int(labels[row, col]))
+        for label, (row, col) in enumerate(seed_list, start=1)
+        if sizes[label - 1] == 0
+    ]
+    return SegmentationResult(
+        method="region_growing",
+        labels=labels,
+        mask=labels > 0,
+        params={"seeds": list(seed_list)},
+        info=info,
+    )
+
+
+def _flood_fill(
+    values: np.ndarray,
+    seeds: list[tuple[int, int]],
+    tolerance: float,
+    connectivity: int,
+    criterion: str,
+    dtype: np.dtype,
+) -> tuple[np.ndarray, list[int]]:
+    """Labels and region sizes from one ``cv2.floodFill`` per seed."""
+    height, width = values.shape[:2]
+    if not values.flags.writeable:
+        # floodFill's binding refuses read-only arrays even with FLOODFILL_MASK_ONLY.
+        values = values.copy()
+    fill_mask = np.zeros((height + 2, width + 2), dtype=np.uint8)
+    inside = fill_mask[1:-1, 1:-1]
+    flags = connectivity | cv2.FLOODFILL_MASK_ONLY
+    if criterion == "seed":
+        flags |= cv2.FLOODFILL_FIXED_RANGE
+    difference = (tolerance,) * 3
+    labels = np.zeros((height, width), dtype=dtype)
+    sizes = []
+    for start in range(0, len(seeds), _BATCH):
+        for index, (row, col) in enumerate(seeds[start : start + _BATCH]):
+            if inside[row, col]:
+                sizes.append(0)
+                continue
+            fill_flags = flags | ((index + 1) << 8)
+            area, *_ = cv2.floodFill(
+                values, fill_mask, (col, row), 0, difference, difference, fill_flags
+            )
+            sizes.append(int(area))
+        if start == 0:
+            np.copyto(labels, inside)
+        else:
+            grown = (inside > 0) & (inside < _TAKEN)
+            labels[grown] = inside[grown].astype(dtype) + start
+        if start + _BATCH < len(seeds):
+            inside[inside > 0] = _TAKEN
+    return labels, sizes
+
+
+def _grow_by_waves(
+    values: np.ndarray,
+    seeds: list[tuple[int, int]],
+    tolerance: float,
+    connectivity: int,
+    criterion: str,
+    dtype: np.dtype,
+) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """Breadth-first growth, one wave at a time, for every criterion.
+
+    Returns the labels, the region sizes and the wave at which each pixel
+    joined (``_UNREACHED`` outside every region).
+    """
+    height, width = values.shape[:2]
+    # A one-pixel frame of never-free pixels spares bounds checks on neighbours.
+    padded_width = width + 2
+    free = np.zeros((height + 2, padded_width), dtype=bool)
+    free[1:-1, 1:-1] = True
+    free = free.ravel()
+    channels = 1 if values.ndim == 2 else values.shape[2]
+    pixel_values = np.zeros(((height + 2) * padded_width, channels), dtype=np.int16)
+    pixel_values.reshape(height + 2, padded_width, channels)[1:-1, 1:-1] = values.reshape(
+        height, width, channels
+    )
+    labels = np.zeros(free.size, dtype=dtype)
+    arrival = np.full(free.size, _UNREACHED, dtype=np.int32)
+    offsets = [-padded_width, padded_width, -1, 1]
+    if connectivity == 8:
+        offsets += [-padded_width - 1, -padded_width + 1, padded_width - 1, padded_width + 1]
+    offsets = np.array(offsets)
+
+    def within(differences: np.ndarray) -> np.ndarray:
+        return np.abs(differences).max(axis=1) <= tolerance
+
+    refused = _RefusedPixels(free.size) if criterion == "mean" else None
+    sizes = []
+    wave = 0
+    for label, (row, col) in enumerate(seeds, start=1):
+        start = (row + 1) * padded_width + col + 1
+        if not free[start]:
+            sizes.append(0)
+            continue
+        frontier = np.array([start])
+        seed_value = pixel_values[start]
+        region_sum = np.zeros(channels)
+        region_size = 0
+        while frontier.size:
+            free[frontier] = False
+            labels[frontier] = label
+            arrival[frontier] = wave
+            wave += 1
+            region_size += frontier.size
+            neighbours = (frontier[:, None] + offsets).ravel()
+            if criterion == "neighbor":
+                # Test every (region pixel, neighbour) pair: one pass is enough.
+                sources = np.repeat(frontier, offsets.size)
+                candidate = free[neighbours]
+                neighbours, sources = neighbours[candidate], sources[candidate]
+                passes = within(pixel_values[neighbours] - pixel_values[sources])
+                frontier = np.unique(neighbours[passes])
+            elif criterion == "seed":
+                candidates = np.unique(neighbours[free[neighbours]])
+                frontier = candidates[within(pixel_values[candidates] - seed_value)]
+            else:
+                region_sum += pixel_values[frontier].sum(axis=0)
+                mean = region_sum / region_size
+                fresh = np.unique(neighbours[free[neighbours] & ~refused.waiting[neighbours]])
+                # Only refused pixels whose first channel passes the same test
+                # can pass now; testing levels keeps each wave's cost small.
+                centre = mean[0]
+                near = np.arange(math.floor(centre - tolerance), math.ceil(centre + tolerance) + 1)
+                levels = near[np.abs(near - centre) <= tolerance]
+                candidates = np.concatenate([fresh, refused.recall(levels)])
+                passes = within(pixel_values[candidates] - mean)
+                frontier, failed = candidates[passes], candidates[~passes]
+                refused.add(failed, pixel_values[failed, 0])
+        if refused is not None:
+            refused.clear()
+        sizes.append(region_size)
+
+    def crop(flat: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(flat.reshape(height + 2, padded_width)[1:-1, 1:-1])
+
+    return crop(labels), sizes, crop(arrival)
+
+
+class _RefusedPixels:
+    """Pixels the mean criterion refused, filed by the value of their first channel.
+
+    A refused pixel can only pass later if that value lies within the
+    tolerance of the moving mean, so each wave recalls the few levels near
+    the mean instead of testing every refused pixel again.
+    """
+
+    def __init__(self, n_pixels: int) -> None:
+        self.waiting = np.zeros(n_pixels, dtype=bool)
+        self._by_level: dict[int, list[np.ndarray]] = {}
+
+    def add(self, pixels: np.ndarray, levels: np.ndarray) -> None:
+        if not pixels.size:
+            return
+        self.waiting[pixels] = True
+        order = np.argsort(levels, kind="stable")
+        pixels, levels = pixels[order], levels[order]
+        starts = np.flatnonzero(np.diff(levels)) + 1
+        for group, level in zip(np.split(pixels, starts), levels[np.r_[0, starts]]):
+            self._by_level.setdefault(int(level), []).append(group)
+
+    def recall(self, levels: np.ndarray) -> np.ndarray:
+        """Remove and return the pixels filed under ``levels``."""
+        groups = []
+        for level in levels.tolist():
+            groups.extend(self._by_level.pop(level, ()))
+        if not groups:
+            return np.empty(0, dtype=np.intp)
+        pixels = np.concatenate(groups)
+        self.waiting[pixels] = False
+        return pixels
+
+    def clear(self) -> None:
+        for groups in self._by_level.values():
+            for group in groups:
+                self.waiting[group] = False
+        self._by_level.clear()
+
+
+def _snapshots(labels: np.ndarray, arrival: np.ndarray) -> tuple[list[np.ndarray], list[int]]:
+    """Cumulative label images after selected waves (all of them up to MAX_STEPS)."""
+    reached = arrival[arrival != _UNREACHED]
+    n_waves = int(reached.max()) + 1 if reached.size else 0
+    if n_waves <= MAX_STEPS:
+        waves = list(range(n_waves))
+    else:
+        waves = np.unique(np.linspace(0, n_waves - 1, MAX_STEPS).round().astype(int)).tolist()
+    steps = [
+        np.where(arrival <= wave, labels, 0).astype(labels.dtype, copy=False) for wave in waves
+    ]
+    return steps, waves
+
+
+def _auto_seeds(gray: np.ndarray, connectivity: int, max_seeds: int) -> list[tuple[int, int]]:
+    """The most interior pixel of each of the largest Otsu objects."""
+    from scipy import ndimage
+
+    from .threshold import threshold
+
+    rough = threshold(gray, algorithm="otsu", polarity="auto").labels
+    n_components, components, stats, _ = cv2.connectedComponentsWithStats(
+        rough, connectivity=connectivity
+    )
+    if n_components == 1:
+        return []
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    largest = np.argsort(-areas, kind="stable")[:max_seeds] + 1
+    distance = cv2.distanceTransform(rough, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    positions = ndimage.maximum_position(distance, components, index=largest)
+    return [(int(row), int(col)) for row, col in positions]
+
+
+def _check_seeds(seeds: Any, height: int, width: int) -> list[tuple[int, int]]:
+    """Seeds as a list of (row, col) tuples of Python ints, inside the image."""
+    try:
+        seed_list = list(seeds)
+    except TypeError:
+        raise InvalidParameterError(
+            f"seeds must be 'auto' or a list of (row, col) pairs, got {seeds!r}"
+        ) from None
+    if not seed_list:
+        raise InvalidParameterError("seeds is empty; give at least one (row, col) pair or 'auto'")
+    if len(seed_list) == 2 and all(_is_int(v) for v in seed_list):
+        raise InvalidParameterError(
+            f"seeds must be a list of (row, col) pairs; for one seed write [{tuple(seed_list)}]"
+        )
+    checked = []
+    for number, seed in enumerate(seed_list, start=1):
+        try:
+            row, col = seed
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"seed {number} is {seed!r}; each seed must be a (row, col) pair"
+            ) from None
+        if not (_is_int(row) and _is_int(col)):
+            raise InvalidParameterError(
+                f"seed {number} is {seed!r}; row and column must be whole numbers"
+            )
+        if not (0 <= row < height and 0 <= col < width):
+            raise InvalidParameterError(
+                f"seed {number} at (row {row}, col {col}) is outside the image of "
+                f"{height} rows x {width} columns (rows 0..{height - 1}, columns 0..{width - 1})"
+            )
+        checked.append((int(row), int(col)))
+    return checked
+
+
+def _pixel_value(values: np.ndarray, row: int, col: int) -> int | tuple[int, ...]:
+    value = values[row, col]
+    return int(value) if values.ndim == 2 else tuple(int(v) for v in value)
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidParameterError(
+            f"unknown {name} {value!r}; choose one of: {', '.join(choices)}"
+        )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

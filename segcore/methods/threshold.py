@@ -1,0 +1,623 @@
+"""Thresholding: foreground is every pixel brighter (or darker) than a threshold.
+
+The threshold is a value you choose (``"fixed"``), one value chosen from the
+gray-level histogram (the global automatic algorithms), several values that
+split the histogram into classes (``"multiotsu"``), or a value per pixel
+computed from its neighbourhood (the local algorithms).
+
+Every global algorithm works on the 256-bin histogram of the gray image, so
+after one pass over the pixels its cost does not depend on the image size.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ..errors import InvalidParameterError
+from ..imageops import to_gray
+from ..result import SegmentationResult
+
+__all__ = [
+    "ALGORITHMS",
+    "GLOBAL_ALGORITHMS",
+    "LOCAL_ALGORITHMS",
+    "POLARITIES",
+    "threshold",
+    "try_all",
+]
+
+#: Automatic algorithms that choose one threshold for the whole image.
+GLOBAL_ALGORITHMS = ("otsu", "triangle", "li", "yen", "isodata", "mean", "minimum")
+#: Algorithms that compute a threshold per pixel from a block around it.
+LOCAL_ALGORITHMS = ("local_mean", "local_gaussian", "sauvola", "niblack")
+#: Every value ``algorithm`` accepts, in menu order.
+ALGORITHMS = ("fixed", *GLOBAL_ALGORITHMS, "multiotsu", *LOCAL_ALGORITHMS)
+#: Every value ``polarity`` accepts.
+POLARITIES = ("bright", "dark", "auto")
+
+_LEVELS = np.arange(256)
+# cv2.calcHist counts in float32, exact only up to 2**24 per bin.
+_CALCHIST_MAX_PIXELS = 2**24
+
+
+def threshold(
+    image: np.ndarray,
+    *,
+    algorithm: str = "otsu",
+    value: float = 127,
+    polarity: str = "bright",
+    classes: int = 3,
+    block_size: int = 35,
+    offset: float = 0.0,
+    k: float = 0.2,
+    return_steps: bool = False,
+) -> SegmentationResult:
+    """Split the image into foreground and background with a threshold.
+
+    Parameters
+    ----------
+    image : ndarray
+        (H, W) gray or (H, W, 3) RGB uint8 image. Colour images are converted
+        to gray with :func:`segcore.imageops.to_gray`.
+    algorithm : str
+        How the threshold is chosen:
+
+        - ``"fixed"``: the threshold is ``value``.
+        - ``"otsu"``, ``"triangle"``, ``"li"``, ``"yen"``, ``"isodata"``,
+          ``"mean"``, ``"minimum"``: one automatic threshold for the whole
+          image, as scikit-image's ``threshold_<name>`` computes it
+          (:data:`GLOBAL_ALGORITHMS`).
+        - ``"multiotsu"``: ``classes - 1`` thresholds that split the image
+          into ``classes`` brightness classes.
+        - ``"local_mean"``, ``"local_gaussian"``, ``"sauvola"``,
+          ``"niblack"``: a threshold per pixel from the ``block_size`` x
+          ``block_size`` block around it (:data:`LOCAL_ALGORITHMS`).
+    value : float
+        Threshold of ``"fixed"``, from 0 to 255.
+    polarity : {"bright", "dark", "auto"}
+        ``"bright"``: objects are brighter than the background, foreground is
+        ``gray > t``. ``"dark"``: objects are darker, foreground is
+        ``gray <= t``. ``"auto"``: objects are the minority phase; see Notes.
+    classes : int
+        Number of classes of ``"multiotsu"``, from 2 to 5.
+    block_size : int
+        Side of the neighbourhood of the local algorithms, an odd integer of
+        at least 3.
+    offset : float
+        Subtracted from the local threshold: a pixel is bright foreground
+        when ``gray > T(x, y) - offset`` (OpenCV's ``C``, scikit-image's
+        ``offset``). A positive offset makes the foreground larger.
+    k : float
+        Weight of the local standard deviation for ``"sauvola"`` and
+        ``"niblack"`` (scikit-image's ``k``).
+    return_steps : bool
+        Also return intermediate data: ``info["otsu_curve"]`` for
+        ``"otsu"`` and ``info["threshold_map"]`` for the local algorithms.
+
+    Returns
+    -------
+    SegmentationResult
+        ``labels`` is uint8: 0/1 for a foreground split (a view of the same
+        memory as ``mask``), or the class 0..classes-1 of each pixel for
+        ``"multiotsu"``, by increasing brightness. ``mask`` is the bool
+        foreground (``None`` for multi-Otsu with more than two classes).
+        ``params["polarity"]`` is the polarity used (``"auto"`` resolved).
+        ``info`` holds:
+
+        - ``"threshold"``: the threshold ``t`` (int, or float for ``"li"``,
+          ``"mean"`` and a float ``value``); ``None`` for the local
+          algorithms and for multi-Otsu with more than two classes.
+        - ``"thresholds"``: list of thresholds (``[t]`` for one threshold,
+          empty for the local algorithms).
+        - ``"histogram"``: int64 array of the 256 gray-level counts.
+        - ``"foreground_fraction"``: fraction of pixels in the foreground
+          (for multi-Otsu with more than two classes: not in class 0).
+        - With ``return_steps``: ``"otsu_curve"``, a dict with
+          ``"thresholds"`` (0..255) and ``"between_class_variance"``
+          (float64, one value per candidate threshold ``t``, for the split
+          ``gray <= t`` / ``gray > t``; 0 where one side is empty). Its argmax
+          is the Otsu threshold. ``"threshold_map"``: float32 image of
+          ``T(x, y) - offset`` for the local algorithms; bright foreground is
+          ``gray > threshold_map`` (exactly for the OpenCV ones; Sauvola and
+          Niblack compare in float64, so a pixel within float32 rounding of
+          its threshold may differ).
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown algorithm or polarity, a value out of range, or a
+        histogram the chosen algorithm cannot handle (``"minimum"`` on a
+        histogram without two peaks, ``"multiotsu"`` on an image with fewer
+        gray levels than classes).
+
+    Notes
+    -----
+    **Convention.** Every threshold ``t`` means: bright foreground is
+    ``gray > t``, dark foreground is ``gray <= t``. With ``"fixed"`` this is
+    exactly ``cv2.threshold(gray, value, 255, THRESH_BINARY)`` (bright) and
+    ``THRESH_BINARY_INV`` (dark). Global thresholds equal scikit-image's:
+    Otsu is computed from the histogram with exact integer sums (it agrees
+    with both OpenCV's ``THRESH_OTSU`` and scikit-image); OpenCV's
+    ``THRESH_TRIANGLE`` is not used because it differs from scikit-image by
+    one gray level, so triangle and Li are reimplemented on the histogram;
+    Yen, isodata and minimum call scikit-image with ``hist=``; multi-Otsu
+    is computed here and returns scikit-image's thresholds (see below).
+    An image of one gray level gets that level as threshold (empty bright
+    foreground), as in scikit-image.
+
+    **Multi-Otsu** labels a pixel with the number of thresholds strictly
+    below its value, so a pixel equal to a threshold stays in the lower
+    class, as in two-class Otsu (scikit-image's example ``np.digitize``
+    puts it in the upper class). With two classes, ``mask`` follows
+    ``polarity`` (class 1 if bright, class 0 if dark); with more classes
+    ``polarity`` is not used and ``params`` keeps it as given. The
+    thresholds are exactly those of scikit-image's
+    ``threshold_multiotsu(hist=...)``, float32 rounding and tie-breaking
+    included (on ties the lowest thresholds win). scikit-image tries every
+    combination of thresholds, a cost that grows as
+    ``levels ** (classes - 1)`` (several seconds for 5 classes on an image
+    spanning 0..255); here a dynamic programme over the histogram's running
+    sums finds the same maximum of the between-class variance in a few
+    milliseconds for any number of classes.
+
+    **Local algorithms.** ``"local_mean"`` and ``"local_gaussian"`` are
+    ``cv2.adaptiveThreshold`` with ``C = offset``: ``T(x, y)`` is the mean
+    (box or Gaussian of sigma ``0.3 * ((block_size - 1) / 2 - 1) + 0.8``,
+    borders replicated) rounded to an integer, and bright foreground is
+    ``gray > T - offset``, equal to ``THRESH_BINARY`` for any offset. Dark
+    foreground is the exact complement, ``gray <= T - offset``; this equals
+    OpenCV's ``THRESH_BINARY_INV`` only for whole-number offsets (OpenCV
+    rounds a fractional ``C`` the other way there). ``"sauvola"`` and
+    ``"niblack"`` use scikit-image's ``threshold_sauvola`` and
+    ``threshold_niblack`` with ``window_size=block_size``.
+
+    **Automatic polarity.** The bright foreground is computed first; if it
+    holds *more than half* of the pixels, the objects are taken to be dark
+    and the dark foreground is used instead. At exactly half, bright is
+    kept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.array([[10, 20, 200, 210]], dtype=np.uint8)
+    >>> result = threshold(img, algorithm="otsu")
+    >>> result.info["threshold"], result.mask
+    (20, array([[False, False,  True,  True]]))
+    >>> threshold(img, algorithm="fixed", value=15, polarity="dark").labels
+    array([[1, 0, 0, 0]], dtype=uint8)
+    >>> threshold(img, algorithm="fixed", value=15, polarity="auto").params
+    {'polarity': 'dark'}
+    """
+    _check_choice("algorithm", algorithm, ALGORITHMS)
+    _check_choice("polarity", polarity, POLARITIES)
+    gray = to_gray(image)
+    hist = _histogram(gray)
+    info: dict[str, Any] = {"histogram": hist}
+
+    if algorithm in LOCAL_ALGORITHMS:
+        _check_block_size(block_size)
+        _check_real("offset", offset)
+        _check_real("k", k)
+        labels, resolved = _local_threshold(
+            gray, algorithm, polarity, block_size, float(offset), float(k), return_steps, info
+        )
+        info["threshold"] = None
+        info["thresholds"] = []
+        info["foreground_fraction"] = cv2.countNonZero(labels) / labels.size
+    elif algorithm == "multiotsu":
+        return _multiotsu(gray, hist, classes, polarity, info)
+    else:
+        if algorithm == "fixed":
+            _check_real("value", value, low=0, high=255)
+            level = value
+        else:
+            level = _global_threshold(hist, algorithm)
+            if return_steps and algorithm == "otsu":
+                info["otsu_curve"] = {
+                    "thresholds": _LEVELS.copy(),
+                    "between_class_variance": _between_class_variance(hist),
+                }
+        n_bright = _count_above(hist, level)
+        resolved = _resolve_polarity(polarity, n_bright, gray.size)
+        if resolved == "bright":
+            cv_type, n_foreground = cv2.THRESH_BINARY, n_bright
+        else:
+            cv_type, n_foreground = cv2.THRESH_BINARY_INV, gray.size - n_bright
+        # maxval 1 gives 0/1 bytes that are a valid bool array: no extra copy.
+        _, labels = cv2.threshold(gray, level, 1, cv_type)
+        info["threshold"] = level
+        info["thresholds"] = [level]
+        info["foreground_fraction"] = n_foreground / gray.size
+
+    mask = labels.view(bool)
+    return SegmentationResult(
+        method="threshold", labels=labels, mask=mask, params={"polarity": resolved}, info=info
+    )
+
+
+def try_all(image: np.ndarray, *, polarity: str = "bright") -> dict[str, SegmentationResult]:
+    """Run every global automatic algorithm, like scikit-image's ``try_all_threshold``.
+
+    Parameters
+    ----------
+    image : ndarray
+        Gray or RGB image (anything :func:`segcore.segment` accepts).
+    polarity : {"bright", "dark", "auto"}
+        Passed to every algorithm.
+
+    Returns
+    -------
+    dict of str to SegmentationResult
+        One result per name of :data:`GLOBAL_ALGORITHMS`, in that order,
+        each from :func:`segcore.segment` (so ``params`` and ``seconds`` are
+        filled). An algorithm that cannot choose a threshold on this image
+        (``"minimum"`` on a histogram without two peaks) is left out.
+
+    Raises
+    ------
+    InvalidParameterError
+        For an unknown polarity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.array([[10, 20, 30, 200, 210, 220]], dtype=np.uint8)
+    >>> {name: r.info["threshold"] for name, r in try_all(img).items()}["otsu"]
+    30
+    """
+    from ..registry import segment
+
+    _check_choice("polarity", polarity, POLARITIES)
+    results = {}
+    for name in GLOBAL_ALGORITHMS:
+        try:
+            results[name] = segment(image, "threshold", algorithm=name, polarity=polarity)
+        except _NoThresholdError:
+            continue
+    return results
+
+
+class _NoThresholdError(InvalidParameterError):
+    """The algorithm finds no threshold on this histogram (not a bad parameter value)."""
+
+
+def _histogram(gray: np.ndarray) -> np.ndarray:
+    """The 256 gray-level counts of ``gray`` as int64."""
+    if gray.size <= _CALCHIST_MAX_PIXELS:
+        # Several times faster than np.bincount on large images.
+        counts = cv2.calcHist([gray], [0], None, [256], [0, 256])
+        return counts.ravel().astype(np.int64)
+    return np.bincount(gray.ravel(), minlength=256).astype(np.int64)
+
+
+def _count_above(hist: np.ndarray, level: float) -> int:
+    """Number of pixels with ``gray > level``."""
+    first = min(max(math.floor(level) + 1, 0), 256)
+    return int(hist[first:].sum())
+
+
+def _resolve_polarity(polarity: str, n_bright: int, n_pixels: int) -> str:
+    """``"auto"`` becomes dark when the bright foreground is more than half the pixels."""
+    if polarity != "auto":
+        return polarity
+    return "dark" if 2 * n_bright > n_pixels else "bright"
+
+
+def _global_threshold(hist: np.ndarray, algorithm: str) -> int | float:
+    """The threshold ``t`` (bright foreground is ``gray > t``) of a global algorithm."""
+    present = np.flatnonzero(hist)
+    if present.size == 1:
+        # One gray level: nothing to separate. scikit-image returns that level.
+        return int(present[0])
+    if algorithm == "otsu":
+        return int(np.argmax(_between_class_variance(hist)))
+    if algorithm == "triangle":
+        return _triangle(hist)
+    if algorithm == "li":
+        return _li(hist)
+    if algorithm == "mean":
+        return float(hist @ _LEVELS / hist.sum())
+    from skimage import filters
+
+    skimage_hist = (hist, _LEVELS)
+    if algorithm == "yen":
+        return int(filters.threshold_yen(hist=skimage_hist))
+    if algorithm == "isodata":
+        return int(filters.threshold_isodata(hist=skimage_hist))
+    try:
+        return int(filters.threshold_minimum(hist=skimage_hist))
+    except RuntimeError:
+        raise _NoThresholdError(
+            "the histogram has no two peaks; the minimum method cannot choose a "
+            "threshold — try otsu"
+        ) from None
+
+
+def _between_class_variance(hist: np.ndarray) -> np.ndarray:
+    """Otsu's between-class variance for every split ``gray <= t`` / ``gray > t``.
+
+    0 where one class is empty. Sums are exact int64, so equal splits (a gap
+    in the histogram) get bit-identical values and argmax takes the lowest t,
+    as OpenCV and scikit-image do.
+    """
+    n_low = np.cumsum(hist)
+    sum_low = np.cumsum(hist * _LEVELS)
+    n_total, sum_total = int(n_low[-1]), int(sum_low[-1])
+    n_high = n_total - n_low
+    sum_high = sum_total - sum_low
+    # w_low * w_high * (mean_low - mean_high)**2 with the fractions multiplied out.
+    cross = (sum_low * n_high - sum_high * n_low).astype(np.float64)
+    both_sides = (n_low > 0) & (n_high > 0)
+    variance = np.zeros(256)
+    variance[both_sides] = cross[both_sides] ** 2 / (
+        n_low[both_sides].astype(np.float64) * n_high[both_sides] * float(n_total) ** 2
+    )
+    return variance
+
+
+def _triangle(hist: np.ndarray) -> int:
+    """Zack's triangle threshold on the histogram, as scikit-image computes it."""
+    present = np.flatnonzero(hist)
+    low, high = int(present[0]), int(present[-1])
+    counts = hist[low : high + 1]
+    peak = int(np.argmax(counts))
+    last = counts.size - 1
+    # The line runs from the peak to the end of the longer tail.
+    flipped = peak < last - peak
+    if flipped:
+        counts = counts[::-1]
+        peak = last - peak
+    height = float(counts[peak])
+    norm = math.hypot(height, peak)
+    # Distance (up to a constant) from each bin top to the peak-to-tail line.
+    steps = np.arange(peak)
+    distance = (height / norm) * steps - (peak / norm) * counts[:peak]
+    level = int(np.argmax(distance))
+    if flipped:
+        level = last - level
+    return low + level
+
+
+def _li(hist: np.ndarray) -> float:
+    """Li's minimum cross-entropy threshold, iterated as scikit-image does for integers."""
+    present = np.flatnonzero(hist)
+    low, high = int(present[0]), int(present[-1])
+    counts = hist[low : high + 1].astype(np.float64)
+    # Levels shifted to start at 0, because the iteration takes log(mean).
+    levels = np.arange(counts.size, dtype=np.float64)
+    tolerance = 0.5
+    t_next = float(counts @ levels / counts.sum())
+    t_current = -2 * tolerance
+    while abs(t_next - t_current) > tolerance:
+        t_current = t_next
+        above = levels > t_current
+        mean_above = counts[above] @ levels[above] / counts[above].sum()
+        mean_below = counts[~above] @ levels[~above] / counts[~above].sum()
+        if mean_below == 0:
+            break
+        t_next = float((mean_below - mean_above) / (np.log(mean_below) - np.log(mean_above)))
+    return t_next + low
+
+
+def _multiotsu(
+    gray: np.ndarray, hist: np.ndarray, classes: int, polarity: str, info: dict[str, Any]
+) -> SegmentationResult:
+    if not _is_int(classes) or not 2 <= classes <= 5:
+        raise InvalidParameterError(f"classes must be an integer from 2 to 5, got {classes!r}")
+    n_levels = int(np.count_nonzero(hist))
+    if n_levels < classes:
+        raise _NoThresholdError(
+            f"the image has only {n_levels} gray level(s); multi-Otsu cannot split it "
+            f"into {classes} classes — use fewer classes"
+        )
+    levels = _multiotsu_levels(hist, int(classes))
+    # Class of a gray value = number of thresholds strictly below it.
+    lookup = np.searchsorted(levels, _LEVELS, side="left").astype(np.uint8)
+    labels = cv2.LUT(gray, lookup)
+    info["thresholds"] = levels
+    if classes == 2:
+        resolved = _resolve_polarity(polarity, _count_above(hist, levels[0]), gray.size)
+        mask = labels == 1 if resolved == "bright" else labels == 0
+        info["threshold"] = levels[0]
+        info["foreground_fraction"] = np.count_nonzero(mask) / mask.size
+    else:
+        # Classes are ordered by brightness; there is no foreground to flip.
+        resolved = polarity
+        mask = None
+        info["threshold"] = None
+        info["foreground_fraction"] = cv2.countNonZero(labels) / labels.size
+    return SegmentationResult(
+        method="threshold", labels=labels, mask=mask, params={"polarity": resolved}, info=info
+    )
+
+
+def _multiotsu_levels(hist: np.ndarray, classes: int) -> list[int]:
+    """The ``classes - 1`` thresholds scikit-image's ``threshold_multiotsu(hist=...)`` returns.
+
+    scikit-image scores every ordered tuple of thresholds ``t_0 < ... < t_m-1``
+    (indices into the histogram trimmed of empty end bins) by the float32 sum
+    of one term per class and keeps the first tuple, in lexicographic order,
+    whose score is strictly larger than all before it. Here the same float32
+    terms are summed in float64 by dynamic programming, which bounds the best
+    score reachable from any partial tuple; a depth-first search in
+    scikit-image's order then visits only tuples whose bound comes within
+    float32 rounding of the best score found, and scores those exactly as
+    scikit-image does. The cost is O(classes * L**2) for L levels in range.
+    """
+    present = np.flatnonzero(hist)
+    if present.size == classes:
+        # scikit-image skips the search: every level but the last is a threshold.
+        return [int(level) for level in present[:-1]]
+    low = int(present[0])
+    counts = hist[low : int(present[-1]) + 1].astype(np.float32)
+    n_bins = counts.size
+    n_thresholds = classes - 1
+    terms = _multiotsu_class_terms(counts)
+    terms_wide = terms.astype(np.float64)
+    # Threshold k ranges over k .. n_bins - classes + k, as in scikit-image's loops.
+    slack = n_bins - classes
+    # reachable[k][t]: the best float64 sum of the terms of the classes after
+    # threshold k, given t_k = t.
+    reachable = [np.empty(0)] * n_thresholds
+    after_last = np.full(n_bins, -np.inf)
+    after_last[: n_bins - 1] = terms_wide[1:, n_bins - 1]
+    reachable[-1] = after_last
+    above_diagonal = np.triu(np.ones((n_bins, n_bins), dtype=bool), 1)
+    for k in range(n_thresholds - 2, -1, -1):
+        next_best = reachable[k + 1].copy()
+        next_best[slack + k + 2 :] = -np.inf
+        # Row t, column u: class t+1..u, then the best continuation from t_(k+1) = u.
+        joined = np.full((n_bins, n_bins), -np.inf)
+        joined[:-1] = terms_wide[1:] + next_best
+        joined[~above_diagonal] = -np.inf
+        reachable[k] = joined.max(axis=1)
+
+    def candidates(k: int, previous: int) -> np.ndarray:
+        # A threshold on an empty bin scores exactly like the one just below
+        # it, which scikit-image meets first and keeps; skip it unless the
+        # bin below is taken (or is bin 0, whose first class scikit-image
+        # scores as 0).
+        start = np.arange(previous + 1, slack + k + 1)
+        return start[(counts[start] > 0) | (start - 1 <= max(previous, 0))]
+
+    def score(thresholds: list[Any]) -> Any:
+        # scikit-image's float32 order: first and last class, then the middle ones.
+        total = terms[0, thresholds[0]] + terms[thresholds[-1] + 1, n_bins - 1]
+        for before, after in zip(thresholds, thresholds[1:]):
+            total = total + terms[before + 1, after]
+        return total
+
+    greedy: list[int] = []
+    previous = -1
+    for k in range(n_thresholds):
+        options = candidates(k, previous)
+        previous = int(options[np.argmax(terms_wide[previous + 1, options] + reachable[k][options])])
+        greedy.append(previous)
+    floor = float(score(greedy))
+    # Relative float32 rounding of a sum of `classes` non-negative terms, with room to spare.
+    rounding = classes * 2.0**-23
+    best_score = -np.inf
+    best: list[int] = []
+
+    def search(k: int, previous: int, prefix: float, chosen: list[int]) -> None:
+        nonlocal best_score, best
+        options = candidates(k, previous)
+        bounds = prefix + terms_wide[previous + 1, options] + reachable[k][options]
+        target = max(floor, best_score)
+        options = options[bounds >= target * (1 - rounding)]
+        if k < n_thresholds - 1:
+            for t in options.tolist():
+                search(k + 1, t, prefix + terms_wide[previous + 1, t], [*chosen, t])
+        elif options.size:
+            scores = np.asarray(score([*chosen, options]), dtype=np.float32)
+            first_best = int(np.argmax(scores))
+            if scores[first_best] > best_score:
+                best_score = float(scores[first_best])
+                best = [*chosen, int(options[first_best])]
+
+    search(0, -1, 0.0, [])
+    return [low + t for t in best]
+
+
+def _multiotsu_class_terms(counts: np.ndarray) -> np.ndarray:
+    """float32 (L, L) table: entry (i, j) is the score of the class of bins i..j.
+
+    The score is ``S**2 / P`` for the class's count ``P`` and first moment
+    ``S``, from float32 running sums exactly as scikit-image builds them: its
+    first moment starts at ``counts[0]`` rather than 0, and the class made of
+    bin 0 alone scores 0. A class whose count rounds to 0 scores 0. Entries
+    below the diagonal are 0 and never used.
+    """
+    n_bins = counts.size
+    zeroth = np.cumsum(counts, dtype=np.float32)
+    weighted = np.arange(n_bins, dtype=np.float32) * counts
+    weighted[0] = counts[0]
+    first = np.cumsum(weighted, dtype=np.float32)
+    zeroth_before = np.concatenate([np.zeros(1, np.float32), zeroth[:-1]])
+    first_before = np.concatenate([np.zeros(1, np.float32), first[:-1]])
+    class_count = zeroth - zeroth_before[:, None]
+    class_moment = first - first_before[:, None]
+    terms = np.zeros((n_bins, n_bins), dtype=np.float32)
+    filled = np.triu(class_count > 0)
+    np.divide(class_moment * class_moment, class_count, out=terms, where=filled)
+    terms[0, 0] = 0
+    return terms
+
+
+def _local_threshold(
+    gray: np.ndarray,
+    algorithm: str,
+    polarity: str,
+    block_size: int,
+    offset: float,
+    k: float,
+    return_steps: bool,
+    info: dict[str, Any],
+) -> tuple[np.ndarray, str]:
+    """0/1 uint8 foreground of a local algorithm and the polarity used."""
+    block_size = int(block_size)
+    if algorithm in ("local_mean", "local_gaussian"):
+        if algorithm == "local_mean":
+            cv_method = cv2.ADAPTIVE_THRESH_MEAN_C
+        else:
+            cv_method = cv2.ADAPTIVE_THRESH_GAUSSIAN_C
+        labels = cv2.adaptiveThreshold(gray, 1, cv_method, cv2.THRESH_BINARY, block_size, offset)
+        if return_steps:
+            info["threshold_map"] = _adaptive_threshold_map(gray, algorithm, block_size, offset)
+    else:
+        from skimage.filters import threshold_niblack, threshold_sauvola
+
+        local = threshold_sauvola if algorithm == "sauvola" else threshold_niblack
+        level_map = local(gray, window_size=block_size, k=k) - offset
+        labels = np.greater(gray, level_map).view(np.uint8)
+        if return_steps:
+            info["threshold_map"] = level_map.astype(np.float32)
+    resolved = _resolve_polarity(polarity, cv2.countNonZero(labels), labels.size)
+    if resolved == "dark":
+        np.bitwise_xor(labels, 1, out=labels)
+    return labels, resolved
+
+
+def _adaptive_threshold_map(
+    gray: np.ndarray, algorithm: str, block_size: int, offset: float
+) -> np.ndarray:
+    """``T(x, y) - offset`` exactly as ``cv2.adaptiveThreshold`` computes T."""
+    border = cv2.BORDER_REPLICATE | cv2.BORDER_ISOLATED
+    if algorithm == "local_mean":
+        local_mean = cv2.boxFilter(gray, -1, (block_size, block_size), borderType=border)
+    else:
+        # OpenCV blurs in float32, then rounds to the image type.
+        size = (block_size, block_size)
+        blurred = cv2.GaussianBlur(gray.astype(np.float32), size, 0, borderType=border)
+        local_mean = np.clip(np.rint(blurred), 0, 255)
+    return local_mean.astype(np.float32) - np.float32(offset)
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidParameterError(
+            f"unknown {name} {value!r}; choose one of: {', '.join(choices)}"
+        )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_real(name: str, value: Any, *, low: float = -math.inf, high: float = math.inf) -> None:
+    is_real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not is_real or not math.isfinite(value) or not low <= value <= high:
+        allowed = "a finite number" if math.isinf(low) else f"a number from {low} to {high}"
+        raise InvalidParameterError(f"{name} must be {allowed}, got {value!r}")
+
+
+def _check_block_size(block_size: Any) -> None:
+    if not _is_int(block_size) or block_size < 3 or block_size % 2 == 0:
+        raise InvalidParameterError(
+            f"block_size must be an odd integer of at least 3 (3, 5, 7, ...), got {block_size!r}"
+        )
