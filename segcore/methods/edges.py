@@ -1,0 +1,169 @@
+"""Edge-based segmentation: Canny edges, closed and filled into regions."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import cv2
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..errors import InvalidParameterError
+from ..imageops import to_gray
+from ..instances import to_instances
+from ..result import SegmentationResult, labels_dtype
+
+
+def edges(
+    image: np.ndarray,
+    *,
+    sigma: float = 1.0,
+    low: float | None = None,
+    high: float | None = None,
+    closing: int = 3,
+    min_size: int = 30,
+    fill: bool = True,
+) -> SegmentationResult:
+    """Regions enclosed by Canny edges.
+
+    The gray image is smoothed, its Canny edges are found, small gaps in
+    them are closed, the areas they enclose are filled, and each filled
+    region (8-connected) of at least ``min_size`` pixels is one instance.
+
+    Parameters
+    ----------
+    image : ndarray of uint8, shape (H, W) or (H, W, 3)
+        Gray or RGB image, as checked by :func:`segcore.segment`; RGB is
+        converted with :func:`segcore.to_gray`.
+    sigma : float, optional
+        Standard deviation in pixels (>= 0) of the Gaussian blur before
+        Canny; 0 skips the blur.
+    low, high : float or None, optional
+        Canny's hysteresis thresholds (0 <= low <= high) on the gradient
+        magnitude. None chooses them automatically (see Notes).
+    closing : int, optional
+        Diameter in pixels (>= 0) of the disc used to close gaps in the edges
+        (a morphological closing); 0 or 1 closes nothing.
+    min_size : int, optional
+        Regions with fewer pixels (>= 0) are dropped.
+    fill : bool, optional
+        Fill the areas enclosed by edges. False keeps only the (closed) edge
+        curves as regions.
+
+    Returns
+    -------
+    SegmentationResult
+        ``labels``: instances 1..N in raster order of their first pixel, 0
+        elsewhere. ``mask``: ``labels > 0``. ``params``: ``low`` and ``high``
+        used. ``info``: ``"edges"`` (bool (H, W) Canny edges before closing),
+        ``"count"`` (N), ``"low"`` and ``"high"``.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a value outside the ranges above.
+
+    Notes
+    -----
+    Canny is OpenCV's (``cv2.Canny`` with ``L2gradient=True``) after
+    ``cv2.GaussianBlur`` with ``sigma``: it is several times faster than
+    scikit-image's float implementation. Its gradient is the 3x3 Sobel
+    magnitude, which for a sharp step of height h between two flat areas is
+    about 4h (about 3h after a blur of sigma 1), so thresholds are not gray
+    levels.
+
+    Automatic thresholds follow the Otsu rule for Canny: ``high`` is Otsu's
+    threshold of the smoothed gray image and ``low = high / 2``. A gray step
+    worth separating by Otsu gives a gradient several times its threshold,
+    while noise well below it is ignored. (The other common rule, 0.66 and
+    1.33 times the median gray level, gives thresholds near 0 on dark images
+    such as fluorescence microscopy, where it marks noise as edges.) A
+    missing ``low`` or ``high`` alone is resolved the same way.
+
+    Filling uses ``scipy.ndimage.binary_fill_holes``: an area counts as
+    enclosed when it cannot reach the image border through 4-connected
+    non-edge pixels, so an object cut by the border stays an open curve and
+    is not filled. Filled regions include their edge pixels, which lie on
+    one side or the other of the true boundary.
+
+    Examples
+    --------
+    >>> img = np.zeros((40, 40), dtype=np.uint8)
+    >>> img[10:30, 10:30] = 200
+    >>> result = edges(img)
+    >>> result.info["count"], bool(result.mask[10:30, 10:30].all())
+    (1, True)
+    """
+    sigma = _check_number("sigma", sigma)
+    closing = _check_int("closing", closing)
+    min_size = _check_int("min_size", min_size)
+    if not isinstance(fill, (bool, np.bool_)):
+        raise InvalidParameterError(f"fill must be True or False, got {fill!r}")
+
+    gray = to_gray(image)
+    smoothed = cv2.GaussianBlur(gray, (0, 0), sigmaX=sigma) if sigma > 0 else gray
+    low, high = _thresholds(smoothed, low, high)
+    edge_map = cv2.Canny(smoothed, low, high, L2gradient=True) > 0
+
+    closed = edge_map
+    if closing > 1:
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (closing, closing))
+        closed = cv2.morphologyEx(edge_map.view(np.uint8), cv2.MORPH_CLOSE, disc).view(bool)
+    regions = ndi.binary_fill_holes(closed) if fill else closed
+
+    labels, count = _drop_small(regions, min_size)
+    return SegmentationResult(
+        method="edges",
+        labels=labels,
+        mask=labels > 0,
+        params={"low": low, "high": high},
+        info={"edges": edge_map, "count": count, "low": low, "high": high},
+    )
+
+
+def _thresholds(smoothed: np.ndarray, low: Any, high: Any) -> tuple[float, float]:
+    """Resolve Canny's thresholds: Otsu's threshold for high, half of high for low."""
+    if high is None:
+        high = float(cv2.threshold(smoothed, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
+    else:
+        high = _check_number("high", high)
+    low = high / 2 if low is None else _check_number("low", low)
+    if low > high:
+        raise InvalidParameterError(
+            f"low ({low}) must not exceed high ({high}); with high=None, high is Otsu's threshold "
+            "of the smoothed image"
+        )
+    return low, high
+
+
+def _drop_small(regions: np.ndarray, min_size: int) -> tuple[np.ndarray, int]:
+    """8-connected instances of ``regions`` with at least ``min_size`` pixels, renumbered 1..N."""
+    labels, count = to_instances(regions, connectivity=8)
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    keep = sizes >= min_size
+    keep[0] = False
+    if keep[1:].all():
+        return labels, count
+    new_ids = np.zeros(count + 1, dtype=np.int64)
+    new_ids[keep] = np.arange(1, np.count_nonzero(keep) + 1)
+    kept = int(np.count_nonzero(keep))
+    return new_ids.astype(labels_dtype(kept))[labels], kept
+
+
+def _check_number(name: str, value: Any) -> float:
+    if (
+        not isinstance(value, numbers.Real)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise InvalidParameterError(f"{name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _check_int(name: str, value: Any) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+        raise InvalidParameterError(f"{name} must be an integer >= 0, got {value!r}")
+    return int(value)
