@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# One OpenMP/BLAS thread per test process: on 2 cores, scikit-learn's threads
+# otherwise wait on each other (and on anything else running) and tests slow
+# down several times. Results do not depend on it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 import pytest
 

@@ -1,0 +1,627 @@
+"""The command line: ``python -m segcore COMMAND ...``.
+
+Commands
+--------
+``segment IMAGE --method NAME [--set KEY=VALUE ...] --out MASK.png [--overlay OVERLAY.png] [--json INFO.json]``
+    Segment one image and write the result as a PNG (see :func:`output_image`
+    for what it holds), optionally the result drawn over the image and a
+    JSON record of the run.
+``evaluate --images DIR --masks DIR --method SPEC [--method SPEC ...] [--match M] [--task T] [--json FILE] [--limit N] [--quiet]``
+    Run methods on every image that has a mask of the same name (without
+    extension) and print their mean scores; see :func:`run_evaluate`.
+``methods``
+    List the registered methods with their titles and default parameters.
+
+Values given with ``--set key=value`` and in method specs
+(``name:key=value,key=value``) are read as Python literals where they are
+one (numbers, ``True``/``False``/``None``, tuples and lists such as
+``seeds=[(1,1),(5,6)]``) and kept as text otherwise (``algorithm=otsu``).
+
+Exit status: 0 on success; 2 for bad input (an unreadable image, an unknown
+method or parameter, a bad value, no pairs of files), reported as one line
+``error: ...`` on stderr without a traceback; argparse's usage errors also
+exit with 2. 1 when the reader of the output went away (``| head``), 130 on
+Ctrl-C.
+
+To add a command, append a :class:`Command` to :data:`COMMANDS`: a name, a
+help line, a function that adds its arguments to an ``argparse`` parser and
+a function that runs it and returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from . import metrics, viz
+from .errors import InvalidParameterError, SegcoreError
+from .instances import to_instances
+from .loading import load_image, load_mask
+from .registry import METHODS, get_method, segment
+from .result import SegmentationResult
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"})
+
+TASKS = {"binary": True, "multiclass": False, "auto": None}
+
+# Arrays in a result's info larger than this are maps and step images, not
+# facts about the run: they stay out of --json files.
+_JSON_MAX_ARRAY_SIZE = 1024
+_LEFT_OUT = object()
+
+
+class CommandLineError(SegcoreError):
+    """Bad command-line input that no library function checks (folders, file names)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: ``add_arguments(parser)`` declares it, ``run(args)`` returns the exit status."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+# ---------------------------------------------------------- parsing key=value
+
+
+def parse_value(text: str) -> Any:
+    """A Python literal when ``text`` is one, else ``text`` itself (stripped).
+
+    Examples
+    --------
+    >>> parse_value("5"), parse_value("0.5"), parse_value("True"), parse_value("otsu")
+    (5, 0.5, True, 'otsu')
+    >>> parse_value("[(1, 1), (5, 6)]")
+    [(1, 1), (5, 6)]
+    """
+    text = text.strip()
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Split ``"key=value"`` into the key and :func:`parse_value` of the value.
+
+    Raises
+    ------
+    InvalidParameterError
+        When there is no ``=`` or the key is not a parameter name.
+
+    Examples
+    --------
+    >>> parse_assignment("tolerance=5")
+    ('tolerance', 5)
+    """
+    key, equals, value = text.partition("=")
+    key = key.strip()
+    if not equals or not key.isidentifier():
+        raise InvalidParameterError(f"expected key=value (e.g. tolerance=5), got {text!r}")
+    return key, parse_value(value)
+
+
+def split_top_level(text: str, separator: str = ",") -> list[str]:
+    """Split ``text`` at ``separator`` outside brackets and quotes.
+
+    Raises
+    ------
+    InvalidParameterError
+        For unbalanced brackets or an unclosed quote.
+
+    Examples
+    --------
+    >>> split_top_level("seeds=[(1,1),(2,2)],tolerance=5")
+    ['seeds=[(1,1),(2,2)]', 'tolerance=5']
+    """
+    closing = {"(": ")", "[": "]", "{": "}"}
+    expected: list[str] = []
+    quote = ""
+    parts: list[str] = []
+    start = 0
+    for i, char in enumerate(text):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in closing:
+            expected.append(closing[char])
+        elif char in ")]}":
+            if not expected or expected.pop() != char:
+                raise InvalidParameterError(f"unbalanced brackets in {text!r}")
+        elif char == separator and not expected:
+            parts.append(text[start:i])
+            start = i + 1
+    if quote or expected:
+        raise InvalidParameterError(f"unbalanced brackets or quotes in {text!r}")
+    parts.append(text[start:])
+    return parts
+
+
+def _collect_params(assignments: Sequence[str], where: str) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in assignments:
+        key, value = parse_assignment(item)
+        if key in params:
+            raise InvalidParameterError(f"{key!r} is given twice in {where}")
+        params[key] = value
+    return params
+
+
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """Split a method spec ``name`` or ``name:key=value,key=value`` into name and parameters.
+
+    Commas inside brackets or quotes do not separate parameters, so
+    ``region_growing:seeds=[(1,1),(2,2)],tolerance=5`` gives two parameters.
+    The name is not checked here (:func:`segcore.get_method` does that).
+
+    Raises
+    ------
+    InvalidParameterError
+        For an empty name, nothing after ``:``, an item without ``=``, a
+        parameter given twice, or unbalanced brackets.
+
+    Examples
+    --------
+    >>> parse_spec("threshold:algorithm=otsu,polarity=auto")
+    ('threshold', {'algorithm': 'otsu', 'polarity': 'auto'})
+    >>> parse_spec("kmeans")
+    ('kmeans', {})
+    """
+    name, colon, rest = spec.partition(":")
+    name = name.strip()
+    if not name:
+        raise InvalidParameterError(f"method spec {spec!r} has no method name; write name or name:key=value,...")
+    if not colon:
+        return name, {}
+    if not rest.strip():
+        raise InvalidParameterError(f"method spec {spec!r} has nothing after ':'; write name:key=value,...")
+    return name, _collect_params(split_top_level(rest), f"method spec {spec!r}")
+
+
+# ---------------------------------------------------------------- file helpers
+
+
+def _load(loader: Callable[..., np.ndarray], path: Path, **kwargs: Any) -> np.ndarray:
+    """Call ``loader`` and name the file in its error message."""
+    try:
+        return loader(path, **kwargs)
+    except SegcoreError as error:
+        raise type(error)(f"{path}: {error}") from None
+
+
+def _check_png_path(path: Path, option: str) -> None:
+    if path.suffix.lower() != ".png":
+        raise CommandLineError(f"{option} must name a .png file (labels must be stored losslessly), got {path}")
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as error:
+        raise CommandLineError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    _write_bytes(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as JSON types, or ``_LEFT_OUT`` for large arrays and other objects."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist() if value.size <= _JSON_MAX_ARRAY_SIZE else _LEFT_OUT
+    if isinstance(value, (list, tuple)):
+        items = [_jsonable(item) for item in value]
+        return _LEFT_OUT if any(item is _LEFT_OUT for item in items) else items
+    if isinstance(value, dict):
+        items = {str(key): _jsonable(item) for key, item in value.items()}
+        return {key: item for key, item in items.items() if item is not _LEFT_OUT}
+    return _LEFT_OUT
+
+
+def _describe(value: Any, width: int = 100) -> str:
+    """A short repr for the terminal (arrays by shape, long values cut)."""
+    if isinstance(value, np.ndarray):
+        return f"<array {value.shape} {value.dtype}>"
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+# --------------------------------------------------------------------- segment
+
+
+def _writes_mask(result: SegmentationResult) -> bool:
+    return result.mask is not None and result.n_labels <= 1
+
+
+def output_image(result: SegmentationResult) -> np.ndarray:
+    """The array ``segment --out`` writes as PNG.
+
+    A result with a foreground mask and at most one foreground label
+    (thresholds, U-Net, two-cluster k-means, one-seed region growing) is
+    written as its mask, 0 for background and 255 for foreground. Any other
+    result is written as its labels: an 8-bit PNG for labels up to 255, a
+    16-bit PNG up to 65535, the values unchanged (so a viewer shows them
+    dark; read them back with ``segcore.load_mask`` or
+    ``cv2.imread(path, cv2.IMREAD_UNCHANGED)``).
+
+    Raises
+    ------
+    CommandLineError
+        For labels above 65535, which no PNG can hold.
+    """
+    if _writes_mask(result):
+        return viz.mask_image(result.mask)
+    largest = int(result.labels.max())
+    if largest > np.iinfo(np.uint16).max:
+        raise CommandLineError(f"the result has labels up to {largest}; a PNG holds at most 65535")
+    if largest <= 1:  # labels 0/1 without a mask are two classes, not a foreground
+        return result.labels.astype(np.uint8, copy=False)
+    return viz.mask_image(result.labels)
+
+
+def _segment_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("image", type=Path, help="the image file (PNG, JPEG, TIFF, BMP, WebP, GIF)")
+    parser.add_argument("--method", required=True, help="a registered method (see: python -m segcore methods)")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a method parameter, e.g. --set algorithm=otsu --set 'seeds=[(10,20)]' (repeatable)",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="MASK.png",
+        help="where to write the result: 0/255 for a foreground mask, else the labels as an 8- or 16-bit PNG",
+    )
+    parser.add_argument("--overlay", type=Path, metavar="OVERLAY.png", help="also write the result drawn over the image")
+    parser.add_argument("--json", type=Path, metavar="INFO.json", help="also write the parameters, timing and info as JSON")
+
+
+def run_segment(args: argparse.Namespace) -> int:
+    """Run ``segment``: load, segment, write the PNG(s), print a summary."""
+    params = _collect_params(args.settings, "--set")
+    _check_png_path(args.out, "--out")
+    if args.overlay is not None:
+        _check_png_path(args.overlay, "--overlay")
+    spec = get_method(args.method)
+    image = _load(load_image, args.image)
+    result = segment(image, spec.name, **params)
+    written = output_image(result)
+
+    _write_bytes(args.out, viz.to_png(written))
+    if args.overlay is not None:
+        _write_bytes(args.overlay, viz.to_png(viz.overlay(image, written, mode="both")))
+
+    height, width = result.shape
+    foreground_fraction = float(np.count_nonzero(result.binary)) / result.binary.size
+    n_labels = result.n_labels
+    kind = "0/255 foreground mask" if _writes_mask(result) else f"{8 * written.itemsize}-bit labels"
+    print(f"method:     {spec.name} ({spec.title})")
+    print(f"params:     {', '.join(f'{k}={_describe(v)}' for k, v in result.params.items())}")
+    print(f"seconds:    {result.seconds:.4f}")
+    print(f"foreground: {100 * foreground_fraction:.2f}% of {width}x{height} pixels")
+    print(f"labels:     {n_labels}")
+    print(f"wrote:      {args.out} ({kind})")
+    if args.overlay is not None:
+        print(f"overlay:    {args.overlay}")
+
+    if args.json is not None:
+        info = {key: _jsonable(value) for key, value in result.info.items()}
+        params_json = {key: _jsonable(value) for key, value in result.params.items()}
+        _write_json(
+            args.json,
+            {
+                "image": str(args.image),
+                "method": spec.name,
+                "params": {key: value for key, value in params_json.items() if value is not _LEFT_OUT},
+                "seconds": result.seconds,
+                "shape": [height, width],
+                "foreground_fraction": foreground_fraction,
+                "n_labels": n_labels,
+                "out": str(args.out),
+                "overlay": None if args.overlay is None else str(args.overlay),
+                "info": {key: value for key, value in info.items() if value is not _LEFT_OUT},
+                "info_left_out": sorted(key for key, value in info.items() if value is _LEFT_OUT),
+            },
+        )
+        print(f"json:       {args.json}")
+    return EXIT_OK
+
+
+# -------------------------------------------------------------------- evaluate
+
+
+def _files_by_stem(folder: Path, option: str) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise CommandLineError(f"{option}: {folder} is not a folder")
+    files: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or path.name.startswith(".") or path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        if path.stem in files:
+            raise CommandLineError(
+                f"{option}: two files are named {path.stem!r} ({files[path.stem].name}, {path.name}); keep one"
+            )
+        files[path.stem] = path
+    return files
+
+
+def pair_files(images_dir: Path, masks_dir: Path) -> tuple[list[tuple[str, Path, Path]], int, int]:
+    """Images and masks with the same name without extension, sorted by that name.
+
+    Only files with an image extension count (hidden files are skipped).
+
+    Returns
+    -------
+    pairs : list of (stem, image path, mask path)
+    n_images_without_mask, n_masks_without_image : int
+    """
+    images = _files_by_stem(Path(images_dir), "--images")
+    masks = _files_by_stem(Path(masks_dir), "--masks")
+    pairs = [(stem, images[stem], masks[stem]) for stem in sorted(images.keys() & masks.keys())]
+    return pairs, len(images.keys() - masks.keys()), len(masks.keys() - images.keys())
+
+
+def _predicted_instances(result: SegmentationResult, scores: metrics.Evaluation) -> np.ndarray:
+    """Instances of a prediction: the labels of instance methods, else the
+    connected components of the foreground that was scored."""
+    if METHODS[result.method].output == "instances":
+        return result.labels
+    if result.mask is not None:
+        foreground = result.mask
+    else:
+        foreground = metrics.apply_mapping(result.labels, scores.mapping) > 0
+    return to_instances(foreground)[0]
+
+
+SCORE_KEYS = ("iou", "dice", "pixel_accuracy", "precision", "recall", "mean_iou")
+
+
+def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--images", required=True, type=Path, metavar="DIR", help="folder of images")
+    parser.add_argument(
+        "--masks", required=True, type=Path, metavar="DIR", help="folder of masks, named like the images"
+    )
+    parser.add_argument(
+        "--method",
+        dest="specs",
+        action="append",
+        required=True,
+        metavar="SPEC",
+        help="name or name:key=value,key=value (repeatable), e.g. threshold:algorithm=otsu,polarity=auto",
+    )
+    parser.add_argument(
+        "--match",
+        choices=metrics.MATCH_CHOICES,
+        default="oracle",
+        help="how labels of clustering methods are matched to the mask's classes (default: oracle)",
+    )
+    parser.add_argument(
+        "--task",
+        choices=tuple(TASKS),
+        default="binary",
+        help="binary: foreground against background (default); multiclass: classes compared after "
+        "matching; auto: per image, binary when the mask or the prediction is binary",
+    )
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write per-image scores and means as JSON")
+    parser.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N pairs (sorted by name)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Run ``evaluate``: every method on every paired image, scored by :func:`segcore.metrics.evaluate`.
+
+    Each method is segmented with :func:`segcore.segment` and scored against
+    ``load_mask(mask, shape=image.shape)``. The task is binary by default:
+    segcore's methods separate objects from background, and a folder of
+    instance labels cannot be told from one of class labels, so the task is
+    stated (``--task``) rather than guessed.
+
+    The instance score (:func:`segcore.metrics.dsb_score`) is reported when
+    the task is binary and at least one evaluated mask holds instance labels
+    (more than one non-zero value), as DSB2018's ``labels`` folder does. The
+    predicted instances are the labels of methods whose registry ``output``
+    is ``"instances"``, else the connected components of the scored
+    foreground.
+
+    Prints a table of means per method; ``--json`` writes
+    ``{"summary": {SPEC: {"iou", "dice", "pixel_accuracy", "precision",
+    "recall", "mean_iou", "seconds", "n_images"[, "dsb_score"]}}, "images":
+    [{"image": stem, "method": SPEC, ...the same scores..., "seconds"}],
+    "match", "task", "images_dir", "masks_dir"}``, with specs spelled as given.
+    """
+    if len(set(args.specs)) != len(args.specs):
+        raise CommandLineError("a --method spec is given twice")
+    runs = [(text, *parse_spec(text)) for text in args.specs]
+    for _, name, _ in runs:
+        get_method(name)
+    pairs, n_lone_images, n_lone_masks = pair_files(args.images, args.masks)
+    if n_lone_images or n_lone_masks:
+        print(
+            f"warning: {n_lone_images} image(s) without a mask and {n_lone_masks} mask(s) without an image "
+            "were skipped (files are paired by name without extension)",
+            file=sys.stderr,
+        )
+    if not pairs:
+        raise CommandLineError(
+            f"no image in {args.images} has a mask of the same name in {args.masks} "
+            "(e.g. images/cell1.png with masks/cell1.png)"
+        )
+    pairs = pairs[: args.limit]
+    binary = TASKS[args.task]
+
+    rows: list[dict[str, Any]] = []
+    any_instance_mask = False
+    progress = tqdm(
+        total=len(pairs) * len(runs),
+        disable=args.quiet or not sys.stderr.isatty(),
+        file=sys.stderr,
+        unit="run",
+    )
+    with progress:
+        for stem, image_path, mask_path in pairs:
+            image = _load(load_image, image_path)
+            truth = _load(load_mask, mask_path, shape=image.shape)
+            object_values = np.unique(truth[truth > 0])
+            any_instance_mask |= len(object_values) > 1
+            for text, name, params in runs:
+                progress.set_postfix_str(f"{name} {stem[:12]}", refresh=False)
+                result = segment(image, name, **params)
+                scores = metrics.evaluate(truth, result, match=args.match, binary=binary)
+                row: dict[str, Any] = {"image": stem, "method": text}
+                row.update({key: getattr(scores, key) for key in SCORE_KEYS})
+                row["seconds"] = result.seconds
+                if scores.binary:
+                    row["dsb_score"] = metrics.dsb_score(truth, _predicted_instances(result, scores))
+                rows.append(row)
+                progress.update()
+    if not any_instance_mask:
+        for row in rows:
+            row.pop("dsb_score", None)
+
+    summary = _summarise(rows, [text for text, _, _ in runs])
+    _print_table(summary, len(pairs), args)
+    if args.json is not None:
+        _write_json(
+            args.json,
+            {
+                "summary": summary,
+                "images": rows,
+                "match": args.match,
+                "task": args.task,
+                "images_dir": str(args.images),
+                "masks_dir": str(args.masks),
+            },
+        )
+    return EXIT_OK
+
+
+def _summarise(rows: list[dict[str, Any]], specs: list[str]) -> dict[str, dict[str, Any]]:
+    summary: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        mine = [row for row in rows if row["method"] == spec]
+        means = {key: float(np.mean([row[key] for row in mine])) for key in (*SCORE_KEYS, "seconds")}
+        means["n_images"] = len(mine)
+        dsb = [row["dsb_score"] for row in mine if "dsb_score" in row]
+        if dsb:
+            means["dsb_score"] = float(np.mean(dsb))
+        summary[spec] = means
+    return summary
+
+
+def _print_table(summary: dict[str, dict[str, Any]], n_pairs: int, args: argparse.Namespace) -> None:
+    with_dsb = any("dsb_score" in means for means in summary.values())
+    name_width = max(6, *(len(spec) for spec in summary))
+    columns = ["IoU", "Dice", "pixel acc", *(["DSB"] if with_dsb else []), "seconds", "images"]
+    print(f"{n_pairs} image(s), task: {args.task}, match: {args.match}; means per method")
+    print(f"{'method':<{name_width}}  " + "  ".join(f"{column:>9}" for column in columns))
+    for spec, means in summary.items():
+        cells = [f"{means['iou']:9.4f}", f"{means['dice']:9.4f}", f"{means['pixel_accuracy']:9.4f}"]
+        if with_dsb:
+            cells.append(f"{means['dsb_score']:9.4f}" if "dsb_score" in means else f"{'-':>9}")
+        cells += [f"{means['seconds']:9.4f}", f"{means['n_images']:9d}"]
+        print(f"{spec:<{name_width}}  " + "  ".join(cells))
+
+
+# --------------------------------------------------------------------- methods
+
+
+def _methods_arguments(parser: argparse.ArgumentParser) -> None:
+    """``methods`` takes no arguments."""
+
+
+def run_methods(args: argparse.Namespace) -> int:
+    """Run ``methods``: name, title, output kind, summary and defaults of each registered method."""
+    for spec in METHODS.values():
+        print(f"{spec.name}  {spec.title} (output: {spec.output})")
+        print(f"    {spec.summary}")
+        try:
+            defaults = spec.defaults()
+        except (ImportError, AttributeError) as error:
+            print(f"    not available here: {error}")
+            continue
+        print("    " + (", ".join(f"{key}={_describe(value)}" for key, value in defaults.items()) or "no parameters"))
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------ main
+
+COMMANDS: list[Command] = [
+    Command("segment", "segment one image and write the mask", _segment_arguments, run_segment),
+    Command("evaluate", "score methods on a folder of images with ground-truth masks", _evaluate_arguments, run_evaluate),
+    Command("methods", "list the registered methods and their default parameters", _methods_arguments, run_methods),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one subparser per entry of :data:`COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m segcore", description="Image segmentation on the command line (segcore)."
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        subparser = subparsers.add_parser(command.name, help=command.help, description=command.help)
+        command.add_arguments(subparser)
+        subparser.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit status.
+
+    Input errors (every :class:`segcore.SegcoreError`) print one line
+    ``error: ...`` on stderr and return 2; no traceback.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a usage error (2); argparse has printed why
+        return stop.code if isinstance(stop.code, int) else EXIT_BAD_INPUT
+    try:
+        return args.run(args)
+    except SegcoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, and point stdout
+        # at devnull so Python's flush at exit does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
