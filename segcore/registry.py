@@ -139,7 +139,10 @@ def segment(image: np.ndarray, method: str, **params: Any) -> SegmentationResult
     seconds = time.perf_counter() - start
     result.method = spec.name
     result.seconds = seconds
-    result.params = {**defaults, **params, **result.params}
+    # Callbacks (e.g. the U-Net's progress) are not segmentation parameters:
+    # keep them out so params stay printable, comparable and picklable.
+    merged = {**defaults, **params, **result.params}
+    result.params = {k: v for k, v in merged.items() if not callable(v)}
     return result
 
 
