@@ -1,0 +1,181 @@
+"""Training data for the U-Net: a folder of images and binary masks, and augmentation.
+
+Layout (the DSB2018 copy in ``../shared/data/dsb2018`` follows it)::
+
+    DATA/
+      index.csv                      optional: id, split, ..., modality
+      train/images/<id>.png  train/masks/<id>.png
+      val/images/<id>.png    val/masks/<id>.png
+
+Masks are read with :func:`segcore.load_mask`; any non-zero value is nucleus.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import InvalidParameterError
+from ..loading import load_image, load_mask
+from .preprocess import Normalization, image_statistics, normalize
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+
+# Crops are drawn per image with probability ∝ modality weight × sqrt(area):
+# brightfield is 2% of the training images and histology 17%, so both are
+# oversampled; large slides give more crops than small tiles, but not in
+# proportion to their area (they would swamp the rest).
+MODALITY_WEIGHTS = {"fluorescence": 1.0, "histology": 2.0, "brightfield": 3.0}
+
+
+@dataclass
+class Sample:
+    """One training or validation image in memory."""
+
+    name: str
+    image: np.ndarray  # (H, W, 3) uint8
+    mask: np.ndarray  # (H, W) bool
+    modality: str = "unknown"
+    stats: Normalization = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.stats = image_statistics(self.image)
+
+
+def read_modalities(data_dir: Path) -> dict[str, str]:
+    """Map image id -> modality from ``index.csv`` when the folder has one."""
+    index = data_dir / "index.csv"
+    if not index.is_file():
+        return {}
+    with index.open(newline="") as handle:
+        return {row["id"]: row.get("modality", "unknown") for row in csv.DictReader(handle)}
+
+
+def load_split(data_dir: str | Path, split: str, *, limit: int | None = None) -> list[Sample]:
+    """Read ``data_dir/split/images`` and the masks of the same stem into memory."""
+    data_dir = Path(data_dir)
+    image_dir = data_dir / split / "images"
+    mask_dir = data_dir / split / "masks"
+    if not image_dir.is_dir() or not mask_dir.is_dir():
+        raise InvalidParameterError(
+            f"expected {image_dir} and {mask_dir}; --data must name a folder with "
+            f"{split}/images and {split}/masks"
+        )
+    modalities = read_modalities(data_dir)
+    masks = {p.stem: p for p in mask_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
+    samples = []
+    for path in sorted(image_dir.iterdir()):
+        if path.suffix.lower() not in IMAGE_SUFFIXES or path.stem not in masks:
+            continue
+        image = load_image(path)
+        mask = load_mask(masks[path.stem], shape=image.shape) > 0
+        samples.append(Sample(path.stem, image, mask, modalities.get(path.stem, "unknown")))
+        if limit is not None and len(samples) >= limit:
+            break
+    if not samples:
+        raise InvalidParameterError(f"no image/mask pairs found under {data_dir / split}")
+    return samples
+
+
+def sampling_weights(samples: list[Sample]) -> np.ndarray:
+    """Per-image probability of being picked for a crop (sums to 1)."""
+    weights = np.array(
+        [
+            MODALITY_WEIGHTS.get(s.modality, 1.0) * np.sqrt(s.mask.size / 65536.0)
+            for s in samples
+        ]
+    )
+    return weights / weights.sum()
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random transforms for one training crop. Ranges are the defaults used for
+    the bundled model; ``scale`` is the zoom factor range (log-uniform)."""
+
+    crop: int = 256
+    scale: tuple[float, float] = (0.6, 1.6)
+    gamma: tuple[float, float] = (0.7, 1.5)
+    contrast: tuple[float, float] = (0.7, 1.3)
+    brightness: float = 0.2  # in units of the image's standard deviation
+    p_invert: float = 0.15
+    p_gray: float = 0.2
+    p_channel_shuffle: float = 0.3
+    p_blur: float = 0.15
+    noise_std: float = 0.05
+
+
+def _crop_region(rng: np.random.Generator, size: int, length: int) -> tuple[int, int]:
+    """Start and stop of a window of ``size`` source pixels inside ``length`` (may exceed it)."""
+    if size >= length:
+        start = -int(rng.integers(0, size - length + 1))
+    else:
+        start = int(rng.integers(0, length - size + 1))
+    return start, start + size
+
+
+def _take(array: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
+    """Window of ``array`` with reflection where the window leaves the image."""
+    h, w = array.shape[:2]
+    top, left = max(0, -rows[0]), max(0, -cols[0])
+    bottom, right = max(0, rows[1] - h), max(0, cols[1] - w)
+    inside = array[max(rows[0], 0) : min(rows[1], h), max(cols[0], 0) : min(cols[1], w)]
+    if top or left or bottom or right:
+        inside = cv2.copyMakeBorder(inside, top, bottom, left, right, cv2.BORDER_REFLECT_101)
+    return inside
+
+
+def augment(sample: Sample, aug: Augmentation, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One random training crop: ((3, S, S) float32 normalised image, (S, S) float32 mask)."""
+    zoom = float(np.exp(rng.uniform(np.log(aug.scale[0]), np.log(aug.scale[1]))))
+    source = max(8, int(round(aug.crop / zoom)))
+    h, w = sample.mask.shape
+    rows, cols = _crop_region(rng, source, h), _crop_region(rng, source, w)
+    image = _take(sample.image, rows, cols)
+    mask = _take(sample.mask.view(np.uint8), rows, cols)
+    if source != aug.crop:
+        interp = cv2.INTER_AREA if source > aug.crop else cv2.INTER_LINEAR
+        image = cv2.resize(image, (aug.crop, aug.crop), interpolation=interp)
+        # Resize the mask as a float and re-threshold: nearest-neighbour would
+        # shift boundaries by up to half a source pixel.
+        mask = cv2.resize(mask.astype(np.float32), (aug.crop, aug.crop), interpolation=cv2.INTER_LINEAR) >= 0.5
+    else:
+        mask = mask.astype(bool)
+
+    k = int(rng.integers(0, 4))
+    image, mask = np.rot90(image, k), np.rot90(mask, k)
+    if rng.random() < 0.5:
+        image, mask = image[:, ::-1], mask[:, ::-1]
+
+    gamma = rng.uniform(*aug.gamma)
+    lut = np.clip(255.0 * (np.arange(256) / 255.0) ** gamma, 0, 255).astype(np.uint8)
+    image = cv2.LUT(np.ascontiguousarray(image), lut)
+    if rng.random() < aug.p_gray:
+        image = np.repeat(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2)
+    elif rng.random() < aug.p_channel_shuffle:
+        image = image[:, :, rng.permutation(3)]
+    if rng.random() < aug.p_blur:
+        image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.5, 1.5))
+
+    x = normalize(image, sample.stats)
+    x *= rng.uniform(*aug.contrast)
+    x += rng.uniform(-aug.brightness, aug.brightness)
+    if rng.random() < aug.p_invert:
+        x = -x
+    if aug.noise_std > 0:
+        x += rng.normal(0.0, rng.uniform(0, aug.noise_std), size=x.shape).astype(np.float32)
+    return np.ascontiguousarray(x, dtype=np.float32), np.ascontiguousarray(mask, dtype=np.float32)
+
+
+def batch(samples: list[Sample], weights: np.ndarray, size: int, aug: Augmentation,
+          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A batch of augmented crops: (N, 3, S, S) images and (N, 1, S, S) masks."""
+    picks = rng.choice(len(samples), size=size, p=weights)
+    pairs = [augment(samples[i], aug, rng) for i in picks]
+    images = np.stack([p[0] for p in pairs])
+    masks = np.stack([p[1] for p in pairs])[:, None]
+    return images, masks

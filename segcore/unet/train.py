@@ -1,0 +1,314 @@
+"""Train a binary U-Net on a folder of images and masks (``python -m segcore.train``).
+
+Reproducible: a fixed seed drives crop sampling, augmentation and the network's
+initialisation. Every epoch appends a row to ``OUT/log.csv`` (training loss,
+validation IoU/Dice overall and per modality, learning rate, wall time) and
+saves ``OUT/last.pt``; the best epoch by validation IoU is exported to
+``OUT/best/`` in smp's ``save_pretrained`` layout (fp16 safetensors) with a
+``card.json``. ``--resume`` continues from ``OUT/last.pt``.
+
+Example (the bundled model's command is in its card)::
+
+    python -m segcore.train --data ../shared/data/dsb2018 --out runs/nuclei --epochs 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import platform
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SegcoreError
+from .data import Augmentation, Sample, batch, load_split, sampling_weights
+from .losses import LOSSES, make_loss
+from .model import CARD_FILE, DEFAULT_ARCHITECTURE, LoadedModel, build_network, resolve_device
+
+LOG_FIELDS = [
+    "epoch", "step", "lr", "train_loss", "val_iou", "val_dice",
+    "val_iou_fluorescence", "val_iou_histology", "val_iou_brightfield", "seconds",
+]
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    encoder: str = DEFAULT_ARCHITECTURE["encoder_name"]
+    decoder_channels: list[int] = field(default_factory=lambda: list(DEFAULT_ARCHITECTURE["decoder_channels"]))
+    loss: str = "bce+dice"
+    epochs: int = 60
+    steps_per_epoch: int = 0  # 0: one pass's worth of crops (ceil(n_train / batch_size))
+    batch_size: int = 8
+    crop: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 300
+    seed: int = 0
+    device: str = "auto"
+    amp: str = "auto"
+    threshold: float = 0.5
+    threads: int = 0
+    limit_train: int | None = None
+    limit_val: int | None = None
+    resume: bool = False
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    parser = argparse.ArgumentParser(
+        prog="python -m segcore.train",
+        description="Train a binary U-Net (segmentation-models-pytorch) on images + masks.",
+    )
+    parser.add_argument("--data", required=True, help="folder with train/{images,masks} and val/{images,masks}")
+    parser.add_argument("--out", required=True, help="output folder (log.csv, last.pt, best/)")
+    parser.add_argument("--encoder", default=TrainConfig.encoder, help="smp encoder name (default %(default)s)")
+    parser.add_argument("--decoder-channels", default=",".join(map(str, DEFAULT_ARCHITECTURE["decoder_channels"])),
+                        help="comma-separated decoder widths (default %(default)s)")
+    parser.add_argument("--loss", choices=LOSSES, default="bce+dice")
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--steps-per-epoch", type=int, default=0,
+                        help="optimiser steps per epoch (0: ceil(training images / batch size))")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--crop", type=int, default=256, help="training crop size in pixels")
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--weight-decay", type=float, default=1e-4)
+    parser.add_argument("--warmup-steps", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    parser.add_argument("--amp", choices=("auto", "bf16", "fp16", "off"), default="auto",
+                        help="mixed precision (auto: bf16 where the hardware has it)")
+    parser.add_argument("--threshold", type=float, default=0.5, help="probability threshold for validation")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--limit-train", type=int, default=None, help="use only the first N training images")
+    parser.add_argument("--limit-val", type=int, default=None, help="use only the first N validation images")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    args = parser.parse_args(argv)
+    values = vars(args)
+    values["decoder_channels"] = [int(v) for v in str(values["decoder_channels"]).split(",") if v]
+    return TrainConfig(**values)
+
+
+def _amp_dtype(device, amp: str):
+    import torch
+
+    if amp == "off":
+        return None
+    if amp == "fp16":
+        return torch.float16
+    if amp == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu":
+        try:
+            return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else None
+        except (AttributeError, RuntimeError):
+            return None
+    return None
+
+
+def learning_rate_factor(step: int, total: int, warmup: int) -> float:
+    """Linear warm-up, then cosine decay to 1% of the peak."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def validate(network, device, samples: list[Sample], threshold: float, precision: str) -> dict[str, Any]:
+    """Mean per-image foreground IoU and Dice on whole validation images, and per modality."""
+    from ..metrics import dice, iou
+    from .inference import predict_probabilities
+
+    loaded = LoadedModel(network=network, device=device, source="training",
+                         card={"normalization": "segcore", "classes": 1})
+    network.eval()
+    per_modality: dict[str, list[float]] = {}
+    ious, dices = [], []
+    for sample in samples:
+        probs = predict_probabilities(loaded, sample.image, precision=precision)[0]
+        pred = probs > threshold
+        ious.append(iou(sample.mask, pred))
+        dices.append(dice(sample.mask, pred))
+        per_modality.setdefault(sample.modality, []).append(ious[-1])
+    network.train()
+    scores = {"val_iou": float(np.mean(ious)), "val_dice": float(np.mean(dices))}
+    for modality, values in per_modality.items():
+        scores[f"val_iou_{modality}"] = float(np.mean(values))
+    return scores
+
+
+def export(network, folder: Path, card: dict[str, Any]) -> None:
+    """Write ``folder`` in smp's save_pretrained layout with fp16 weights, plus ``card.json``.
+
+    Halving the weights halves the file; loading casts them back to float32.
+    """
+    import torch
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    network.save_pretrained(str(folder))
+    state = {k: v.detach().to("cpu") for k, v in network.state_dict().items()}
+    state = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state.items()}
+    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    (folder / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    readme = folder / "README.md"  # smp writes a generic hub card; ours is card.json + the repo README
+    if readme.is_file():
+        readme.unlink()
+    del torch
+
+
+def train(config: TrainConfig, argv: list[str] | None = None) -> dict[str, Any]:
+    """Run training as configured; returns the best validation scores."""
+    import torch
+    from tqdm import tqdm
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(config.device)
+    amp_dtype = _amp_dtype(device, config.amp)
+    precision = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[amp_dtype]
+
+    print(f"loading data from {config.data} ...", file=sys.stderr)
+    train_set = load_split(config.data, "train", limit=config.limit_train)
+    val_set = load_split(config.data, "val", limit=config.limit_val)
+    weights = sampling_weights(train_set)
+    steps_per_epoch = config.steps_per_epoch or math.ceil(len(train_set) / config.batch_size)
+    total_steps = config.epochs * steps_per_epoch
+    print(f"{len(train_set)} training and {len(val_set)} validation images; "
+          f"{steps_per_epoch} steps per epoch on {device} ({precision})", file=sys.stderr)
+
+    torch.manual_seed(config.seed)
+    architecture = dict(DEFAULT_ARCHITECTURE, encoder_name=config.encoder,
+                        decoder_channels=list(config.decoder_channels))
+    network = build_network(architecture).to(device)
+    if device.type == "cpu":
+        network = network.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: learning_rate_factor(s, total_steps, config.warmup_steps))
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16)
+    loss_fn = make_loss(config.loss)
+    rng = np.random.default_rng(config.seed)
+    aug = Augmentation(crop=config.crop)
+
+    start_epoch, best, elapsed_before = 0, {"val_iou": -1.0}, 0.0
+    checkpoint_path = out / "last.pt"
+    if config.resume and checkpoint_path.is_file():
+        state = torch.load(checkpoint_path, map_location=device, weights_only=True)
+        network.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        rng.bit_generator.state = json.loads(state["numpy_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch, best, elapsed_before = state["epoch"], json.loads(state["best"]), state["elapsed"]
+        print(f"resuming after epoch {start_epoch} (best val IoU {best['val_iou']:.4f})", file=sys.stderr)
+
+    log_path = out / "log.csv"
+    if start_epoch == 0:
+        with log_path.open("w", newline="") as handle:
+            csv.DictWriter(handle, LOG_FIELDS).writeheader()
+    (out / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+
+    started = time.perf_counter()
+    network.train()
+    for epoch in range(start_epoch + 1, config.epochs + 1):
+        losses = []
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}", file=sys.stderr,
+                   leave=False, dynamic_ncols=True)
+        for _ in bar:
+            images, masks = batch(train_set, weights, config.batch_size, aug, rng)
+            x = torch.from_numpy(images).to(device)
+            y = torch.from_numpy(masks).to(device)
+            if device.type == "cpu":
+                x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                logits = network(x)
+            loss = loss_fn(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            losses.append(loss.item())
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
+        bar.close()
+
+        scores = validate(network, device, val_set, config.threshold, precision)
+        elapsed = elapsed_before + time.perf_counter() - started
+        row = {"epoch": epoch, "step": epoch * steps_per_epoch, "lr": scheduler.get_last_lr()[0],
+               "train_loss": float(np.mean(losses)), "seconds": round(elapsed, 1), **scores}
+        with log_path.open("a", newline="") as handle:
+            csv.DictWriter(handle, LOG_FIELDS, extrasaction="ignore").writerow(
+                {k: (f"{v:.5f}" if isinstance(v, float) else v) for k, v in row.items()})
+        improved = scores["val_iou"] > best["val_iou"]
+        print(f"epoch {epoch}: loss {row['train_loss']:.4f}  val IoU {scores['val_iou']:.4f}  "
+              f"Dice {scores['val_dice']:.4f}  ({elapsed / 60:.1f} min){'  *best*' if improved else ''}",
+              file=sys.stderr, flush=True)
+        if improved:
+            best = {**scores, "epoch": epoch}
+            export(network, out / "best", _card(config, architecture, best, elapsed, device, precision,
+                                                 len(train_set), len(val_set), steps_per_epoch, argv))
+        torch.save({
+            "model": network.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+            "numpy_rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state(),
+            "epoch": epoch, "best": json.dumps(best), "elapsed": elapsed,
+        }, checkpoint_path)
+    return best
+
+
+def _card(config: TrainConfig, architecture: dict[str, Any], best: dict[str, Any], elapsed: float, device,
+          precision: str, n_train: int, n_val: int, steps_per_epoch: int, argv: list[str] | None) -> dict[str, Any]:
+    command = "python -m segcore.train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    return {
+        "task": "binary segmentation (foreground = nuclei)",
+        "class_names": ["background", "nucleus"],
+        "classes": 1,
+        "threshold": config.threshold,
+        "normalization": "segcore",
+        "architecture": architecture,
+        "training": {
+            "command": command,
+            "data": str(config.data),
+            "train_images": n_train,
+            "val_images": n_val,
+            "epochs_planned": config.epochs,
+            "best_epoch": best["epoch"],
+            "steps_per_epoch": steps_per_epoch,
+            "batch_size": config.batch_size,
+            "crop": config.crop,
+            "loss": config.loss,
+            "optimizer": f"AdamW lr={config.lr} weight_decay={config.weight_decay}, "
+                         f"{config.warmup_steps} warm-up steps then cosine decay",
+            "seed": config.seed,
+            "device": str(device),
+            "precision": precision,
+            "wall_time_s_to_best": round(elapsed, 1),
+            "machine": f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} CPUs",
+        },
+        "validation_during_training": {k: round(v, 4) for k, v in best.items() if k.startswith("val_")},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_args(argv)
+    try:
+        best = train(config, argv)
+    except SegcoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(best, indent=2))
+    return 0
