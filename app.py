@@ -1,0 +1,38 @@
+"""The dashboard's entry point: page navigation and the shared image picker.
+
+Run with ``streamlit run app.py``. Each page in ``pages/`` is a thin shell
+over :mod:`segcore`; this file only wires them together and makes sure a
+sample image is selected on a fresh start, so every page shows results at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui import state
+
+st.set_page_config(page_title="Segmentation lab", page_icon=":material/biotech:", layout="wide")
+
+PAGES = Path(__file__).parent / "pages"
+
+navigation = st.navigation(
+    {
+        "Overview": [
+            st.Page(PAGES / "compare.py", title="Compare methods", icon=":material/dashboard:", default=True),
+        ],
+        "Methods": [
+            st.Page(PAGES / "threshold.py", title="Thresholding", icon=":material/contrast:"),
+            st.Page(PAGES / "region_growing.py", title="Region growing", icon=":material/grain:"),
+            st.Page(PAGES / "kmeans.py", title="K-means clustering", icon=":material/palette:"),
+            st.Page(PAGES / "unet.py", title="U-Net", icon=":material/neurology:"),
+            st.Page(PAGES / "edges.py", title="Edges (Canny)", icon=":material/draw:"),
+            st.Page(PAGES / "watershed.py", title="Watershed & instances", icon=":material/water_drop:"),
+        ],
+    }
+)
+
+state.init_state()
+state.sidebar()
+navigation.run()

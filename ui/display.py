@@ -1,0 +1,160 @@
+"""The standard way a page shows a result, and the explanation blocks.
+
+Images are downscaled for the screen (the browser shows them a few hundred
+pixels wide anyway), which keeps re-renders fast on large images; downloads
+are full resolution and only encoded when the user clicks.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Callable
+
+import numpy as np
+import streamlit as st
+
+import segcore
+from segcore import viz
+from segcore.result import SegmentationResult
+
+from .state import Current
+from .texts import TEXTS
+
+DISPLAY_SIDE = 1000
+
+
+def for_screen(image: np.ndarray) -> np.ndarray:
+    """A copy no larger than DISPLAY_SIDE on its longest side."""
+    return viz.downscale_for_display(image, DISPLAY_SIDE)
+
+
+def labels_for_screen(labels: np.ndarray) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.dtype == bool:
+        labels = labels.view(np.uint8)
+    return viz.downscale_for_display(labels.astype(np.int32) if labels.dtype != np.uint8 else labels, DISPLAY_SIDE)
+
+
+def overlay_choice(key: str) -> str:
+    """A small selector for how labels are drawn over the image."""
+    choice = st.segmented_control("Overlay", ["Fill", "Outline", "Both"], default="Fill", key=key,
+                                  help="Tint the regions, outline them, or both.")
+    return {"Fill": "fill", "Outline": "boundary", "Both": "both"}.get(choice or "Fill", "fill")
+
+
+def show_result(cur: Current, result: SegmentationResult, *, key: str, labels: np.ndarray | None = None,
+                third: tuple[np.ndarray, str] | None = None, overlay_mode: str = "fill",
+                label_caption: str | None = None) -> None:
+    """Original | overlay | mask side by side, then run time, scores and downloads.
+
+    ``labels`` overrides what is drawn (default: ``result.labels``); ``third``
+    replaces the right-hand picture with (image, caption).
+    """
+    drawn = result.labels if labels is None else labels
+    screen_image = for_screen(cur.image)
+    screen_labels = labels_for_screen(drawn)
+    if screen_labels.shape != screen_image.shape[:2]:  # rounding in the two downscales
+        import cv2
+
+        screen_labels = cv2.resize(screen_labels, (screen_image.shape[1], screen_image.shape[0]),
+                                   interpolation=cv2.INTER_NEAREST)
+    col_a, col_b, col_c = st.columns(3)
+    col_a.image(screen_image, caption=f"Original — {cur.name}", width="stretch")
+    col_b.image(viz.overlay(screen_image, screen_labels, mode=overlay_mode, thickness=2),
+                caption="Overlay", width="stretch")
+    if third is not None:
+        col_c.image(third[0], caption=third[1], width="stretch")
+    else:
+        n = int(screen_labels.max()) if screen_labels.size else 0
+        caption = label_caption or ("Mask (white = foreground)" if n <= 1 else f"Labels ({n} colours)")
+        picture = viz.colorize(screen_labels, colors=np.array([[0, 0, 0], [255, 255, 255]])) if n <= 1 \
+            else viz.colorize(screen_labels)
+        col_c.image(picture, caption=caption, width="stretch")
+    summary_row(cur, result)
+    download_row(cur, result, key=key, labels=drawn, overlay_mode=overlay_mode)
+
+
+def summary_row(cur: Current, result: SegmentationResult) -> None:
+    """Run time, foreground share, region count, and scores when there is a ground truth."""
+    cells = st.columns(6 if cur.has_truth else 3)
+    cells[0].metric("Run time", _seconds(result.seconds))
+    binary = result.binary
+    cells[1].metric("Foreground", f"{100 * float(np.count_nonzero(binary)) / binary.size:.1f}%")
+    count = result.info.get("count")
+    if count is None:
+        count = result.n_labels
+    cells[2].metric("Regions / labels", f"{count}")
+    if cur.has_truth:
+        scores = segcore.metrics.evaluate(cur.truth, result)
+        cells[3].metric("IoU", f"{scores.iou:.3f}")
+        cells[4].metric("Dice", f"{scores.dice:.3f}")
+        cells[5].metric("Pixel accuracy", f"{scores.pixel_accuracy:.3f}")
+        if scores.match != "none":
+            st.caption(f"Scored against '{cur.truth_name}' after matching labels to ground-truth classes "
+                       f"({scores.match}): {_mapping_text(scores.mapping)}.")
+
+
+def _mapping_text(mapping: dict[int, int]) -> str:
+    parts = [f"label {p} → {'foreground' if t else 'background'}" for p, t in sorted(mapping.items())]
+    return ", ".join(parts[:8]) + (" …" if len(parts) > 8 else "")
+
+
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def download_row(cur: Current, result: SegmentationResult, *, key: str, labels: np.ndarray | None = None,
+                 overlay_mode: str = "fill") -> None:
+    drawn = result.labels if labels is None else labels
+    stem = cur.name.rsplit(".", 1)[0].replace(" ", "_")[:40]
+    col_a, col_b, _ = st.columns([1, 1, 2])
+    col_a.download_button("Download mask (PNG)", data=functools.partial(_mask_png, drawn),
+                          file_name=f"{stem}_{result.method}_mask.png", mime="image/png", key=f"{key}_dl_mask",
+                          on_click="ignore", icon=":material/download:")
+    col_b.download_button("Download overlay (PNG)", data=functools.partial(_overlay_png, cur.image, drawn, overlay_mode),
+                          file_name=f"{stem}_{result.method}_overlay.png", mime="image/png",
+                          key=f"{key}_dl_overlay", on_click="ignore", icon=":material/download:")
+
+
+def _mask_png(labels: np.ndarray) -> bytes:
+    return viz.to_png(viz.mask_image(labels))
+
+
+def _overlay_png(image: np.ndarray, labels: np.ndarray, mode: str) -> bytes:
+    return viz.to_png(viz.overlay(image, labels, mode=mode, thickness=2))
+
+
+def how_it_works(method: str, *, expanded: bool = False) -> None:
+    """The method's idea, steps, maths, strengths and weaknesses."""
+    text = TEXTS[method]
+    with st.expander(f"How it works: {text.title}", expanded=expanded, icon=":material/school:"):
+        st.markdown(f"**{text.idea}**")
+        st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(text.steps, 1)))
+        for formula in text.latex:
+            st.latex(formula)
+        good, bad = st.columns(2)
+        good.markdown("**Strengths**\n" + "\n".join(f"- {s}" for s in text.strengths))
+        bad.markdown("**Weaknesses**\n" + "\n".join(f"- {s}" for s in text.weaknesses))
+        if text.try_this:
+            st.markdown("**Try this**\n" + "\n".join(f"- {s}" for s in text.try_this))
+
+
+def show_code(*functions: Callable, call: str | None = None) -> None:
+    """The segcore source that ran, for students who want to read it."""
+    with st.expander("Show the code", icon=":material/code:"):
+        if call:
+            st.markdown("The page makes this one call:")
+            st.code(call, language="python")
+        for function in functions:
+            module = inspect.getmodule(function)
+            st.markdown(f"`{module.__name__}.{function.__name__}`")
+            st.code(inspect.getsource(function), language="python", line_numbers=True)
+
+
+def page_header(title: str, intro: str, cur: Current) -> None:
+    st.title(title)
+    st.caption(intro)
+    notice = st.session_state.get("notice")
+    if notice:
+        st.info(notice, icon=":material/info:")

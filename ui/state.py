@@ -1,0 +1,178 @@
+"""The image everyone works on: chosen in the sidebar, kept in session state.
+
+Session keys (all pages read them through :func:`current`):
+
+- ``image``: (H, W, 3) uint8 RGB, the working copy (downscaled if very large);
+- ``image_key``: a digest of the working image, used as the cache key;
+- ``image_name``: what the user sees (file name or sample title);
+- ``truth``: (H, W) int labels or None; ``truth_name``;
+- ``notice``: an informational line about the image (e.g. "downscaled from ...").
+
+A bad upload never replaces the current image: it records an error message
+(``upload_error``) that the sidebar shows until the next successful change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import streamlit as st
+
+import segcore
+from segcore.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
+
+# Interactive pages re-run methods on every widget change; beyond this many
+# pixels the app works on a downscaled copy unless the user asks otherwise.
+WORKING_PIXELS = 4_000_000
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "tif", "tiff", "bmp", "webp", "gif"]
+
+
+@dataclass(frozen=True)
+class Current:
+    image: np.ndarray
+    key: str
+    name: str
+    truth: np.ndarray | None
+    truth_name: str | None
+
+    @property
+    def has_truth(self) -> bool:
+        return self.truth is not None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.image.shape[:2]
+
+
+def digest(image: np.ndarray) -> str:
+    h = hashlib.blake2b(digest_size=12)
+    h.update(str(image.shape).encode())
+    h.update(np.ascontiguousarray(image).data)
+    return h.hexdigest()
+
+
+def _working_copy(image: np.ndarray, keep_full: bool) -> tuple[np.ndarray, str | None]:
+    h, w = image.shape[:2]
+    if keep_full or h * w <= WORKING_PIXELS:
+        return image, None
+    scale = (WORKING_PIXELS / (h * w)) ** 0.5
+    size = (max(1, int(w * scale)), max(1, int(h * scale)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return small, (f"The image is {w}x{h} ({h * w / 1e6:.1f} Mpx); the app works on a {size[0]}x{size[1]} copy "
+                   "so that widgets respond quickly. Tick 'Full resolution' in the sidebar to use every pixel.")
+
+
+def _resize_truth(truth: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    if truth.shape == shape:
+        return truth
+    return cv2.resize(truth.astype(np.int32), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+
+
+def _set_image(image: np.ndarray, name: str, truth: np.ndarray | None, truth_name: str | None) -> None:
+    state = st.session_state
+    state["original_image"] = image
+    state["original_truth"] = truth
+    working, notice = _working_copy(image, state.get("full_resolution", False))
+    state["image"] = working
+    state["image_key"] = digest(working)
+    state["image_name"] = name
+    state["truth"] = None if truth is None else _resize_truth(truth, working.shape[:2])
+    state["truth_name"] = truth_name
+    state["notice"] = notice
+
+
+def select_sample(name: str) -> None:
+    sample = SAMPLES[name]
+    image, mask = load_sample(name)
+    _set_image(image, sample.title, mask, "exact (synthetic)" if mask is not None else None)
+    st.session_state["upload_error"] = None
+
+
+def init_state() -> None:
+    """On a fresh session, select the default sample so every page has results at once."""
+    if "image" not in st.session_state:
+        st.session_state["sample_name"] = DEFAULT_SAMPLE
+        select_sample(DEFAULT_SAMPLE)
+
+
+def _on_sample_change() -> None:
+    select_sample(st.session_state["sample_name"])
+
+
+def _on_image_upload() -> None:
+    upload = st.session_state.get("upload_image")
+    if upload is None:
+        return
+    try:
+        image = segcore.load_image(upload)
+    except segcore.InvalidImageError as error:
+        st.session_state["upload_error"] = f"{upload.name}: {error}. The previous image is still in use."
+        return
+    _set_image(image, upload.name, None, None)
+    st.session_state["upload_error"] = None
+
+
+def _on_mask_upload() -> None:
+    upload = st.session_state.get("upload_mask")
+    if upload is None:
+        return
+    shape = st.session_state["original_image"].shape
+    try:
+        truth = segcore.load_mask(upload, shape=shape)
+    except segcore.InvalidImageError as error:
+        st.session_state["upload_error"] = f"{upload.name}: {error}. The previous mask is unchanged."
+        return
+    st.session_state["original_truth"] = truth
+    st.session_state["truth"] = _resize_truth(truth, st.session_state["image"].shape[:2])
+    st.session_state["truth_name"] = upload.name
+    st.session_state["upload_error"] = None
+
+
+def _on_full_resolution() -> None:
+    state = st.session_state
+    _set_image(state["original_image"], state["image_name"], state["original_truth"], state["truth_name"])
+
+
+def _clear_mask() -> None:
+    st.session_state["truth"] = None
+    st.session_state["original_truth"] = None
+    st.session_state["truth_name"] = None
+
+
+def sidebar() -> None:
+    """The image picker shown on every page."""
+    state = st.session_state
+    with st.sidebar:
+        st.markdown("### Image")
+        source = st.radio("Source", ["Sample gallery", "Upload"], key="image_source", horizontal=True)
+        if source == "Sample gallery":
+            st.selectbox("Sample", list(SAMPLES), key="sample_name", on_change=_on_sample_change,
+                         format_func=lambda n: SAMPLES[n].title,
+                         help="Images that ship with the app; synthetic ones bring an exact ground truth.")
+            st.caption(SAMPLES[state["sample_name"]].description)
+        else:
+            st.file_uploader("Image file", type=UPLOAD_TYPES, key="upload_image", on_change=_on_image_upload,
+                             help="PNG, JPEG, TIFF (8/16-bit, float), BMP, WebP or GIF; up to 100 MB and 64 Mpx.")
+        st.file_uploader("Ground-truth mask (optional)", type=UPLOAD_TYPES, key="upload_mask",
+                         on_change=_on_mask_upload,
+                         help="Same size as the image: 0 = background; 0/1, 0/255, label or colour-coded masks.")
+        if state.get("upload_error"):
+            st.error(state["upload_error"], icon=":material/error:")
+        h, w = state["image"].shape[:2]
+        truth = state.get("truth_name")
+        st.markdown(f"**{state['image_name']}** · {w}×{h} px  \nGround truth: {truth or 'none'}")
+        if truth:
+            st.button("Remove the mask", key="clear_mask", on_click=_clear_mask)
+        oh, ow = state["original_image"].shape[:2]
+        if oh * ow > WORKING_PIXELS:
+            st.checkbox("Full resolution", key="full_resolution", on_change=_on_full_resolution,
+                        help="Work on every pixel of this large image (slower).")
+
+
+def current() -> Current:
+    state = st.session_state
+    return Current(image=state["image"], key=state["image_key"], name=state["image_name"],
+                   truth=state.get("truth"), truth_name=state.get("truth_name"))
