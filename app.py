@@ -30,6 +30,10 @@ navigation = st.navigation(
             st.Page(PAGES / "edges.py", title="Edges (Canny)", icon=":material/draw:"),
             st.Page(PAGES / "watershed.py", title="Watershed & instances", icon=":material/water_drop:"),
         ],
+        "Teaching lab": [
+            st.Page(PAGES / "robustness.py", title="Robustness lab", icon=":material/science:"),
+            st.Page(PAGES / "metrics.py", title="Metrics explained", icon=":material/functions:"),
+        ],
     }
 )
 

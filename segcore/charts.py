@@ -202,6 +202,29 @@ def cluster_scatter(features: np.ndarray, labels: np.ndarray, centers: np.ndarra
     return fig
 
 
+def confusion_grid(y_true: np.ndarray, y_pred: np.ndarray, *, values: np.ndarray | None = None,
+                   title: str = "Truth vs prediction, cell by cell") -> go.Figure:
+    """A small grid where every cell is coloured TP / FP / FN / TN (for worked examples).
+
+    ``values`` (optional) are printed in the cells, e.g. the pixel intensities.
+    """
+    truth = np.asarray(y_true) > 0
+    pred = np.asarray(y_pred) > 0
+    kind = np.where(truth & pred, 3, np.where(pred, 2, np.where(truth, 1, 0)))  # TN, FN, FP, TP
+    names = np.array(["TN", "FN", "FP", "TP"])
+    colorscale = [[0.0, "#f0f0f0"], [0.25, "#f0f0f0"], [0.25, "#5ec8f2"], [0.5, "#5ec8f2"],
+                  [0.5, "#f25ee0"], [0.75, "#f25ee0"], [0.75, "#4c9a2a"], [1.0, "#4c9a2a"]]
+    text = names[kind] if values is None else np.char.add(np.char.add(names[kind], "<br>"),
+                                                           np.asarray(values).astype(str))
+    fig = go.Figure(go.Heatmap(z=kind, zmin=-0.5, zmax=3.5, colorscale=colorscale, showscale=False,
+                               text=text, texttemplate="%{text}", xgap=2, ygap=2,
+                               hovertemplate="row %{y}, col %{x}: %{text}<extra></extra>"))
+    fig.update_layout(title=title, **{**_LAYOUT, "margin": dict(l=30, r=10, t=60, b=30)})
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showgrid=False, dtick=1)
+    fig.update_xaxes(showgrid=False, dtick=1, side="top")
+    return fig
+
+
 def size_histogram(sizes: Sequence[int], *, title: str = "Object sizes") -> go.Figure:
     """Histogram of object sizes in pixels (e.g. from :func:`segcore.instances.instance_sizes`)."""
     sizes = np.asarray(sizes)

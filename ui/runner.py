@@ -80,3 +80,19 @@ def run_presets(image: np.ndarray, image_key: str, labels: list[str]) -> tuple[d
     bar.empty()
     return results, failures
 
+
+
+@st.cache_data(max_entries=12, show_spinner=False)
+def _sweep_cached(methods: tuple[str, ...], degradation: str, levels: tuple[float, ...], size: int, scene: str,
+                  baseline: str, seed: int, _scene: dict, _baseline: dict, _progress=None):
+    from segcore.robustness import sweep as run_sweep
+
+    return run_sweep(list(methods), degradation, list(levels), shape=(size, size), scene=_scene,
+                     baseline=_baseline, seed=seed, progress=_progress)
+
+
+def sweep(methods: list[str], degradation: str, levels: list[float], *, size: int, scene: dict[str, Any],
+          baseline: dict[str, float], seed: int, progress: Callable[[float, str], None] | None = None):
+    """A robustness sweep (segcore.robustness.sweep), cached on all its settings."""
+    return _sweep_cached(tuple(methods), degradation, tuple(levels), size, params_key(scene), params_key(baseline),
+                         seed, scene, baseline, progress)
