@@ -19,8 +19,15 @@ def reference_growing(values, seeds, tolerance, connectivity, criterion):
     """The documented definition, pixel by pixel: sequential seeds, synchronous waves.
 
     ``values`` is (H, W) or (H, W, C); a pixel passes when every channel is
-    within ``tolerance``. Returns the label image.
+    within ``tolerance`` of the reference. ``tolerance`` is one number, or a
+    list with a pair ``(below, above)`` per seed (numbers or one per channel):
+    how far below and above the reference a value may be. Returns the label
+    image.
     """
+    if isinstance(tolerance, list):
+        bounds = tolerance
+    else:
+        bounds = [(tolerance, tolerance)] * len(seeds)
     values = values.astype(np.float64).reshape(values.shape[0], values.shape[1], -1)
     height, width = values.shape[:2]
     steps = NEIGHBOURS_4 if connectivity == 4 else NEIGHBOURS_8
@@ -42,7 +49,9 @@ def reference_growing(values, seeds, tolerance, connectivity, criterion):
                     if not (0 <= q[0] < height and 0 <= q[1] < width) or labels[q]:
                         continue
                     reference = {"neighbor": values[r, c], "seed": values[row, col], "mean": mean}
-                    if np.all(np.abs(values[q] - reference[criterion]) <= tolerance):
+                    difference = values[q] - reference[criterion]
+                    below, above = bounds[label - 1]
+                    if np.all((difference >= -np.asarray(below)) & (difference <= above)):
                         joining.add(q)
             for q in joining:
                 labels[q] = label
@@ -293,6 +302,33 @@ def test_auto_seeds_find_each_disc(rng):
     assert result.info["region_sizes"] == [int(np.sum(result.labels == n)) for n in (1, 2)]
 
 
+def test_auto_seed_is_first_most_interior_pixel_on_ties():
+    # The rectangle's distance to the background peaks (3) along row 4, columns 4..10.
+    image = np.zeros((9, 15), dtype=np.uint8)
+    image[2:7, 2:13] = 200
+    assert region_growing(image).params["seeds"] == [(4, 4)]
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_auto_seeds_match_definition(rng, connectivity):
+    for _ in range(20):
+        noise = rng.random((int(rng.integers(8, 40)), int(rng.integers(8, 40)))).astype(np.float32)
+        image = (cv2.GaussianBlur(noise, (0, 0), float(rng.uniform(0.5, 2))) * 255).astype(np.uint8)
+        objects = segcore.segment(image, "threshold", polarity="auto").labels
+        _, components, stats, _ = cv2.connectedComponentsWithStats(
+            objects, connectivity=connectivity
+        )
+        distance = cv2.distanceTransform(objects, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        largest_first = np.argsort(-stats[1:, cv2.CC_STAT_AREA], kind="stable")[:5] + 1
+        expected = []
+        for label in largest_first:
+            inside = components == label
+            top = np.argwhere(inside & (distance == distance[inside].max()))[0]
+            expected.append((int(top[0]), int(top[1])))
+        result = region_growing(image, connectivity=connectivity, max_seeds=5)
+        assert result.params["seeds"] == expected
+
+
 def test_auto_seeds_dark_objects_and_max_seeds(rng):
     image = 255 - two_discs(rng)
     result = region_growing(image, seeds="auto", max_seeds=1)
@@ -307,12 +343,160 @@ def test_auto_seeds_on_flat_image_find_nothing():
     assert result.info["steps"] == []
 
 
+def test_auto_seeds_and_numeric_tolerance(rng):
+    image = two_discs(rng)
+    result = region_growing(image, tolerance=25)
+    assert result.info["tolerances"] == [25.0, 25.0]
+    seeds = result.params["seeds"]
+    expected = reference_growing(image, seeds, 25, 4, "seed")
+    np.testing.assert_array_equal(result.labels, expected)
+
+
 def test_auto_seeds_on_colour_image(rng):
     image = np.repeat(two_discs(rng)[:, :, None], 3, axis=2)
     image[..., 0] //= 2
     result = region_growing(image, color=True)
     assert len(result.params["seeds"]) == 2
     assert all(isinstance(value, tuple) and len(value) == 3 for value in result.info["seed_values"])
+
+
+# --- automatic tolerance -----------------------------------------------------------------
+
+
+def two_contrasts(rng):
+    """A bright disc and a dim one (gray 220 and 110) on a noisy background of 30."""
+    image = np.full((80, 100), 30.0)
+    bright = np.zeros((80, 100), dtype=np.uint8)
+    dim = np.zeros((80, 100), dtype=np.uint8)
+    cv2.circle(bright, (25, 28), 12, 1, -1)
+    cv2.circle(dim, (68, 48), 16, 1, -1)
+    image[bright > 0] = 220
+    image[dim > 0] = 110
+    image = cv2.GaussianBlur(image, (0, 0), 1.0) + rng.normal(0, 6, image.shape)
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8), bright > 0, dim > 0
+
+
+def iou(a, b):
+    return np.count_nonzero(a & b) / np.count_nonzero(a | b)
+
+
+def test_auto_tolerance_finds_bright_and_dim_objects(rng):
+    image, bright, dim = two_contrasts(rng)
+    result = segcore.segment(image, "region_growing")
+    assert result.params["tolerance"] == "auto" and result.params["seeds"] == [(48, 68), (28, 25)]
+    assert iou(result.labels == 1, dim) > 0.9
+    assert iou(result.labels == 2, bright) > 0.9
+    # One tolerance per seed, each 2/3 of the way from its seed to the background mean.
+    objects = image > segcore.segment(image, "threshold").info["threshold"]
+    background = image[~objects].mean()
+    expected = [2 / 3 * (value - background) for value in result.info["seed_values"]]
+    assert result.info["tolerances"] == pytest.approx(expected)
+    assert result.info["tolerances"][1] > 2 * result.info["tolerances"][0]
+
+
+def test_auto_tolerance_params_and_info(rng):
+    image, _, _ = two_contrasts(rng)
+    result = segcore.segment(image, "region_growing", criterion="mean", max_seeds=1)
+    assert result.params["tolerance"] == "auto"
+    assert result.params["criterion"] == "mean"
+    assert result.params["max_seeds"] == 1 and result.params["seeds"] == [(48, 68)]
+    assert set(result.info) == {
+        "seeds", "seed_values", "tolerances", "region_sizes", "merged_seeds"
+    }
+    (tolerance,) = result.info["tolerances"]
+    assert type(tolerance) is float
+    objects = image > segcore.segment(image, "threshold").info["threshold"]
+    gap = result.info["seed_values"][0] - image[~objects].mean()
+    assert tolerance == pytest.approx(rg_module.AUTO_TOLERANCE_FRACTIONS["mean"] * gap)
+    assert rg_module.AUTO_TOLERANCE_FRACTIONS == {"seed": 2 / 3, "mean": 1 / 4, "neighbor": 1 / 12}
+
+
+def auto_bounds(values, seeds, criterion):
+    """The documented auto tolerance and (below, above) allowances, from the definition."""
+    gray = segcore.to_gray(values)
+    objects = segcore.segment(gray, "threshold", polarity="auto").mask
+    values = values.astype(np.float64).reshape(gray.shape[0], gray.shape[1], -1)
+    fraction = rg_module.AUTO_TOLERANCE_FRACTIONS[criterion]
+    tolerances, bounds = [], []
+    for row, col in seeds:
+        other = objects != objects[row, col]
+        if not other.any():
+            tolerances.append(0.0)
+            bounds.append((0.0, 0.0))
+            continue
+        gap = values[other].mean(axis=0) - values[row, col]
+        tolerance = fraction * np.abs(gap).max()
+        tolerances.append(tolerance)
+        bounds.append((np.where(gap > 0, 255, tolerance), np.where(gap < 0, 255, tolerance)))
+    return tolerances, bounds
+
+
+@pytest.mark.parametrize("criterion", ["seed", "mean", "neighbor"])
+def test_auto_tolerance_matches_definition(rng, criterion):
+    for trial in range(25):
+        height, width = (int(n) for n in rng.integers(4, 16, 2))
+        image = rng.normal(40, 10, (height, width))
+        for _ in range(int(rng.integers(1, 4))):
+            row, col = int(rng.integers(height)), int(rng.integers(width))
+            image[max(row - 2, 0) : row + 2, max(col - 2, 0) : col + 2] += rng.uniform(60, 180)
+        image = np.clip(image, 0, 255).astype(np.uint8)
+        if trial % 2:
+            image = 255 - image  # dark objects
+        seeds = [(int(rng.integers(height)), int(rng.integers(width))) for _ in range(3)]
+        if trial % 3 == 0:
+            seeds = region_growing(image, tolerance=0).params["seeds"]
+        tolerances, bounds = auto_bounds(image, seeds, criterion)
+        result = region_growing(image, seeds=seeds, tolerance="auto", criterion=criterion)
+        assert result.info["tolerances"] == pytest.approx(tolerances)
+        expected = reference_growing(image, seeds, bounds, 4, criterion)
+        np.testing.assert_array_equal(result.labels, expected)
+        stepped = region_growing(
+            image, seeds=seeds, criterion=criterion, connectivity=8, return_steps=True
+        )
+        expected = reference_growing(image, seeds, bounds, 8, criterion)
+        np.testing.assert_array_equal(stepped.labels, expected)
+
+
+def test_auto_tolerance_limits_only_the_side_of_the_other_phase():
+    image = np.array([[10, 10, 10, 10, 30, 60, 100, 160, 100, 10]], dtype=np.uint8)
+    assert segcore.segment(image, "threshold").info["threshold"] == 60
+    # Background (<= 60) mean 20; the seed on 100 gets 2/3 * 80 and accepts
+    # everything from 46.7 up, the bright 160 included.
+    result = region_growing(image, seeds=[(0, 6)])
+    assert result.info["tolerances"] == pytest.approx([2 / 3 * 80])
+    np.testing.assert_array_equal(result.labels, [[0, 0, 0, 0, 0, 1, 1, 1, 1, 0]])
+    # The same tolerance as a number limits both sides: 160 stops the region.
+    numeric = region_growing(image, seeds=[(0, 6)], tolerance=result.info["tolerances"][0])
+    np.testing.assert_array_equal(numeric.labels, [[0, 0, 0, 0, 0, 1, 1, 0, 0, 0]])
+
+
+def test_auto_tolerance_for_a_seed_in_the_background():
+    # The other phase of a background seed is the objects (> 60, mean 205): the
+    # region grows over the background up to 2/3 of the way to them, 136.7.
+    image = np.array([[0, 20, 30, 60, 200, 210]], dtype=np.uint8)
+    assert segcore.segment(image, "threshold").info["threshold"] == 60
+    result = region_growing(image, seeds=[(0, 0)])
+    assert result.info["tolerances"] == pytest.approx([2 / 3 * 205])
+    np.testing.assert_array_equal(result.labels, [[1, 1, 1, 1, 0, 0]])
+
+
+def test_auto_tolerance_on_colour(rng):
+    image = np.repeat(two_discs(rng)[:, :, None], 3, axis=2)
+    image[..., 2] = 90  # a channel that does not tell the phases apart
+    result = region_growing(image, color=True)
+    seeds = result.params["seeds"]
+    tolerances, bounds = auto_bounds(image, seeds, "seed")
+    assert result.info["tolerances"] == pytest.approx(tolerances)
+    np.testing.assert_array_equal(result.labels, reference_growing(image, seeds, bounds, 4, "seed"))
+    discs = two_discs(np.random.default_rng(12345)) >= 180
+    np.testing.assert_array_equal(result.mask, discs)
+
+
+def test_auto_tolerance_on_flat_image():
+    flat = np.full((5, 6), 7, dtype=np.uint8)
+    result = region_growing(flat, seeds=[(2, 3)])
+    assert result.info["tolerances"] == [0.0]
+    assert result.mask.all()
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -334,6 +518,7 @@ def test_auto_seeds_on_colour_image(rng):
         ({"connectivity": 4.0}, "connectivity must be 4 or 8"),
         ({"tolerance": -1}, "tolerance must be a number of 0 or more, got -1"),
         ({"tolerance": float("nan")}, "tolerance must be a number"),
+        ({"tolerance": "high"}, "tolerance must be a number of 0 or more or 'auto', got 'high'"),
         ({"max_seeds": 0}, "max_seeds must be an integer of 1 or more"),
     ],
 )

@@ -496,7 +496,8 @@ def _multiotsu_levels(hist: np.ndarray, classes: int) -> list[int]:
     previous = -1
     for k in range(n_thresholds):
         options = candidates(k, previous)
-        previous = int(options[np.argmax(terms_wide[previous + 1, options] + reachable[k][options])])
+        gains = terms_wide[previous + 1, options] + reachable[k][options]
+        previous = int(options[np.argmax(gains)])
         greedy.append(previous)
     floor = float(score(greedy))
     # Relative float32 rounding of a sum of `classes` non-negative terms, with room to spare.
