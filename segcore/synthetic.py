@@ -112,8 +112,8 @@ def make_scene(
     h, w = (int(shape[0]), int(shape[1]))
     if h < 16 or w < 16:
         raise InvalidParameterError(f"synthetic images must be at least 16x16 pixels, got {h}x{w}")
-    if n_objects < 0:
-        raise InvalidParameterError(f"n_objects must be zero or more, got {n_objects}")
+    if not isinstance(n_objects, (int, np.integer)) or isinstance(n_objects, bool) or n_objects < 0:
+        raise InvalidParameterError(f"n_objects must be a whole number, zero or more, got {n_objects!r}")
     r_low, r_high = sorted(float(r) for r in radius)
     if r_low < 1:
         raise InvalidParameterError(f"radius must be at least 1 pixel, got {radius}")
@@ -123,13 +123,17 @@ def make_scene(
     texture = _check_range("texture", texture, 0.0, 1.0)
     rng = np.random.default_rng(seed)
 
-    level = background - contrast if dark_objects else background + contrast
-    level = float(np.clip(level, 0.0, 1.0))
+    wanted_level = background - contrast if dark_objects else background + contrast
+    level = float(np.clip(wanted_level, 0.0, 1.0))
     intensity = np.full((h, w), background, dtype=np.float32)
     instances = np.zeros((h, w), dtype=np.int32)
     object_layer = np.zeros((h, w), dtype=np.uint8)
 
-    centres: list[tuple[float, float, float]] = []
+    # Objects are drawn one group at a time (a single object, or a touching
+    # pair) and accepted only if they keep a margin from everything already
+    # drawn, so the only contacts are the intended pairs.
+    guard = np.zeros((h, w), dtype=np.uint8)  # drawn objects grown by the margin
+    margin = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     label = 0
     attempts = 0
     wanted = n_objects + (n_objects % 2 if touching else 0)
@@ -137,28 +141,25 @@ def make_scene(
         attempts += 1
         r = rng.uniform(r_low, r_high)
         cy, cx = rng.uniform(r, h - r), rng.uniform(r, w - r)
-        group = [(cy, cx, r)]
+        shapes = [_ellipse((h, w), cy, cx, r, eccentricity, rng)]
         if touching:
             angle = rng.uniform(0, 2 * np.pi)
             r2 = rng.uniform(r_low, r_high)
-            gap = 0.8 * (r + r2)  # centres closer than the radii sum: the pair overlaps
+            gap = 0.8 * (r + r2)
             cy2, cx2 = cy + gap * np.sin(angle), cx + gap * np.cos(angle)
             if not (r2 <= cy2 <= h - r2 and r2 <= cx2 <= w - r2):
                 continue
-            group.append((cy2, cx2, r2))
-        # Keep groups apart so that only the intended pairs touch.
-        if any(np.hypot(gy - oy, gx - ox) < gr + orad + 2 for gy, gx, gr in group for oy, ox, orad in centres):
+            shapes.append(_ellipse((h, w), cy2, cx2, r2, eccentricity, rng))
+        union = shapes[0] | shapes[-1]
+        if (union & guard).any():
             continue
-        for gy, gx, gr in group:
+        if touching and not _is_touching_pair(shapes[0], shapes[1]):
+            continue
+        for shape_mask in shapes:
             label += 1
-            axis_ratio = 1.0 - eccentricity * rng.uniform(0, 1)
-            axes = (max(1, int(round(gr))), max(1, int(round(gr * axis_ratio))))
-            angle_deg = float(rng.uniform(0, 180))
-            shape_mask = np.zeros((h, w), dtype=np.uint8)
-            cv2.ellipse(shape_mask, (int(round(gx)), int(round(gy))), axes, angle_deg, 0, 360, 1, thickness=-1)
             instances[shape_mask > 0] = label
-            object_layer |= shape_mask
-        centres.extend(group)
+        object_layer |= union
+        guard = cv2.dilate(object_layer, margin)
 
     if texture > 0:
         noise = rng.normal(0, 1, size=(h, w)).astype(np.float32)
@@ -169,11 +170,31 @@ def make_scene(
         objects_intensity = np.float32(level)
     intensity = np.where(object_layer > 0, objects_intensity, intensity).astype(np.float32)
     np.clip(intensity, 0.0, 1.0, out=intensity)
+    if level != wanted_level:  # clipped to [0, 1]: record the contrast actually drawn
+        contrast = abs(level - background)
     params = {"shape": (h, w), "n_objects": label, "radius": (r_low, r_high), "background": background,
               "contrast": contrast, "eccentricity": eccentricity, "touching": touching,
               "texture": texture, "dark_objects": dark_objects, "seed": seed}
     return Scene(intensity=intensity, instances=instances, background=background, contrast=contrast,
                  params=params)
+
+
+def _ellipse(shape: tuple[int, int], cy: float, cx: float, radius: float, eccentricity: float,
+             rng: np.random.Generator) -> np.ndarray:
+    """A filled ellipse (uint8 0/1) of mean radius ``radius``, random elongation and angle."""
+    axis_ratio = 1.0 - eccentricity * rng.uniform(0, 1)
+    axes = (max(1, int(round(radius))), max(1, int(round(radius * axis_ratio))))
+    canvas = np.zeros(shape, dtype=np.uint8)
+    cv2.ellipse(canvas, (int(round(cx)), int(round(cy))), axes, float(rng.uniform(0, 180)), 0, 360, 1,
+                thickness=-1)
+    return canvas
+
+
+def _is_touching_pair(first: np.ndarray, second: np.ndarray) -> bool:
+    """The two shapes form one connected blob and the second (drawn on top) hides at most half the first."""
+    n_components, _ = cv2.connectedComponents(first | second, connectivity=8)
+    visible = np.count_nonzero(first & ~second)
+    return n_components == 2 and visible >= 0.5 * np.count_nonzero(first)
 
 
 def degrade(
@@ -215,8 +236,10 @@ def degrade(
     values = scene.intensity.astype(np.float32, copy=True)
     if contrast is not None:
         contrast = _check_range("contrast", contrast, 0.0, 1.0)
-        if scene.contrast > 0:
-            values = scene.background + (values - scene.background) * (contrast / scene.contrast)
+        if scene.contrast == 0:
+            raise InvalidParameterError("the scene has no contrast to rescale (its objects are drawn at the "
+                                        "background level); make it with contrast > 0")
+        values = scene.background + (values - scene.background) * (contrast / scene.contrast)
     h, w = values.shape
     if illumination > 0:
         theta = np.deg2rad(illumination_angle)

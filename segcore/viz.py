@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .errors import InvalidMaskError
+from .errors import InvalidMaskError, InvalidParameterError
 from .imageops import to_rgb
 
 # A qualitative palette with strong, distinguishable colours (first entry is
@@ -84,6 +84,8 @@ def overlay(image: np.ndarray, labels: np.ndarray, *, mode: str = "fill", alpha:
     alpha : float
         Opacity of the tint.
     """
+    if mode not in ("fill", "boundary", "both"):
+        raise InvalidParameterError(f"mode must be 'fill', 'boundary' or 'both', got {mode!r}")
     rgb = to_rgb(image)
     labels = np.asarray(labels)
     if labels.shape[:2] != rgb.shape[:2]:
@@ -97,8 +99,6 @@ def overlay(image: np.ndarray, labels: np.ndarray, *, mode: str = "fill", alpha:
     if mode in ("boundary", "both"):
         edge = boundaries(labels, thickness=thickness)
         out[edge] = painted[edge]
-    if mode not in ("fill", "boundary", "both"):
-        raise ValueError(f"mode must be 'fill', 'boundary' or 'both', got {mode!r}")
     return out
 
 
@@ -113,7 +113,10 @@ def error_map(y_true: np.ndarray, y_pred: np.ndarray, *, image: np.ndarray | Non
         out = np.zeros(truth.shape + (3,), dtype=np.uint8)
         out[truth & pred] = TRUE_POSITIVE
     else:
-        out = (to_rgb(image) * 0.5).astype(np.uint8)
+        rgb = to_rgb(image)
+        if rgb.shape[:2] != truth.shape:
+            raise InvalidMaskError(f"the image is {rgb.shape[:2]} but the masks are {truth.shape}")
+        out = (rgb * 0.5).astype(np.uint8)
         out[truth & pred] = (out[truth & pred] * 0.6 + TRUE_POSITIVE * 0.4).astype(np.uint8)
     out[pred & ~truth] = FALSE_POSITIVE
     out[truth & ~pred] = FALSE_NEGATIVE
@@ -133,7 +136,10 @@ def mask_image(mask_or_labels: np.ndarray) -> np.ndarray:
     values = np.asarray(mask_or_labels)
     if values.dtype == bool or (values.size and int(values.max()) <= 1):
         return (values > 0).astype(np.uint8) * 255
-    return values.astype(np.uint8 if int(values.max()) <= 255 else np.uint16)
+    top = int(values.max())
+    if top > np.iinfo(np.uint16).max:
+        raise InvalidParameterError(f"{top} labels do not fit a PNG (at most 65535 in 16 bits)")
+    return values.astype(np.uint8 if top <= 255 else np.uint16)
 
 
 def to_png(image: np.ndarray) -> bytes:

@@ -65,7 +65,8 @@ def feature_maps(loaded: LoadedModel, image: np.ndarray, *, max_side: int = 256,
 
         x = ((small.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)
     pad_h, pad_w = (-sh) % STRIDE, (-sw) % STRIDE
-    x = np.pad(x, ((0, 0), (0, pad_h), (0, pad_w)), mode="edge")
+    # Pad as inference does, so the probability map shown matches the prediction.
+    x = np.pad(x, ((0, 0), (0, pad_h), (0, pad_w)), mode="reflect" if min(sh, sw) > 1 else "edge")
 
     decoder_outputs: list = []
     hooks = [block.register_forward_hook(lambda _m, _i, out: decoder_outputs.append(out))

@@ -194,7 +194,8 @@ def _load_from_hub(repo_id: str):
         raise InvalidParameterError(
             f"could not get the model {repo_id!r} from the Hugging Face Hub"
             + (" (HF_HUB_OFFLINE=1 is set)" if offline else "")
-            + ": the machine may be offline, or the id may be wrong. Use the bundled model or a "
+            + f": the machine may be offline, or the id may be wrong (there is no local folder "
+            f"{repo_id!r} either). Use the bundled model or a "
             f"local folder instead. Details: {type(error).__name__}: {str(error)[:200]}"
         ) from error
 

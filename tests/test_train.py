@@ -1,0 +1,309 @@
+"""Tests of U-Net training (``python -m segcore.train``) and its data pipeline.
+
+The smoke test trains a tiny network (timm's ``test_efficientnet`` encoder,
+decoder width 16) for 2 epochs of 2 steps on six synthetic 64x64 images
+written in the train/val folder layout, then resumes it to a third epoch;
+those tests are marked ``slow`` (a few seconds of training in all).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("segmentation_models_pytorch")
+
+import segcore  # noqa: E402
+from segcore.errors import InvalidParameterError  # noqa: E402
+from segcore.synthetic import make_image  # noqa: E402
+from segcore.unet.data import (  # noqa: E402
+    MODALITY_WEIGHTS,
+    Augmentation,
+    Sample,
+    augment,
+    batch,
+    load_split,
+    sampling_weights,
+)
+from segcore.unet.model import load_model  # noqa: E402
+from segcore.unet.train import LOG_FIELDS, learning_rate_factor, main, parse_args  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_ENCODER = "tu-test_efficientnet"
+MODALITIES = {"img0": "fluorescence", "img1": "fluorescence", "img2": "brightfield", "img3": "histology",
+              "img4": "fluorescence", "img5": "fluorescence"}
+
+
+def write_dataset(root: Path) -> Path:
+    """Six synthetic 64x64 images: four for training, two for validation, masks as 0/255 PNG."""
+    rows = []
+    for split, seeds in (("train", range(4)), ("val", range(4, 6))):
+        (root / split / "images").mkdir(parents=True)
+        (root / split / "masks").mkdir(parents=True)
+        for seed in seeds:
+            sample = make_image((64, 64), n_objects=3, radius=(6, 10), seed=seed)
+            name = f"img{seed}"
+            cv2.imwrite(str(root / split / "images" / f"{name}.png"), sample.image[..., ::-1])
+            cv2.imwrite(str(root / split / "masks" / f"{name}.png"), sample.mask.astype(np.uint8) * 255)
+            rows.append({"id": name, "split": split, "modality": MODALITIES[name]})
+    with (root / "index.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, ["id", "split", "modality"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return root
+
+
+def train_args(data: Path, out: Path, epochs: int) -> list[str]:
+    return ["--data", str(data), "--out", str(out), "--epochs", str(epochs), "--steps-per-epoch", "2",
+            "--batch-size", "2", "--crop", "64", "--encoder", TINY_ENCODER,
+            "--decoder-channels", "16,16,16,16,16", "--device", "cpu", "--amp", "off", "--threads", "1"]
+
+
+def read_log(out: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with (out / "log.csv").open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        return list(reader.fieldnames or []), list(reader)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    return write_dataset(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def run(dataset, tmp_path_factory):
+    """Train 2 epochs, then resume to 3; keeps copies of what the first run wrote."""
+    previous_threads = torch.get_num_threads()  # --threads 1 changes torch's global setting
+    out = tmp_path_factory.mktemp("run") / "out"
+    args = train_args(dataset, out, epochs=2)
+    try:
+        first_code = main(args)
+        first_log = read_log(out)
+        first_card = json.loads((out / "best" / "card.json").read_text())
+        resume_code = main(train_args(dataset, out, epochs=3) + ["--resume"])
+    finally:
+        torch.set_num_threads(previous_threads)
+    return {"out": out, "args": args, "first_code": first_code, "first_log": first_log,
+            "first_card": first_card, "resume_code": resume_code}
+
+
+# --- the training command ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_training_writes_a_log_row_per_epoch(run):
+    assert run["first_code"] == 0
+    fields, rows = run["first_log"]
+    assert fields == LOG_FIELDS
+    assert [row["epoch"] for row in rows] == ["1", "2"]
+    assert [row["step"] for row in rows] == ["2", "4"]
+    for row in rows:
+        assert 0.0 <= float(row["val_iou"]) <= 1.0 and 0.0 <= float(row["val_dice"]) <= 1.0
+        assert float(row["val_iou"]) <= float(row["val_dice"]) + 1e-9  # IoU never exceeds Dice
+        assert float(row["train_loss"]) > 0 and float(row["lr"]) > 0
+        # Both validation images are fluorescence: that column is the overall mean.
+        assert row["val_iou_fluorescence"] == row["val_iou"]
+        assert row["val_iou_histology"] == "" and row["val_iou_brightfield"] == ""
+    assert float(rows[0]["seconds"]) <= float(rows[1]["seconds"])
+
+
+@pytest.mark.slow
+def test_training_exports_the_best_epoch(run):
+    best = run["out"] / "best"
+    assert sorted(p.name for p in best.iterdir()) == ["card.json", "config.json", "model.safetensors"]
+    from safetensors import safe_open
+
+    with safe_open(str(best / "model.safetensors"), framework="pt") as weights:
+        dtypes = {weights.get_tensor(key).dtype for key in weights.keys()}
+    assert torch.float16 in dtypes and torch.float32 not in dtypes
+    config = json.loads((best / "config.json").read_text())
+    assert config["encoder_name"] == TINY_ENCODER and config["decoder_channels"] == [16] * 5
+
+
+@pytest.mark.slow
+def test_card_records_the_training(run):
+    card = run["first_card"]
+    _, rows = run["first_log"]
+    training = card["training"]
+    assert training["command"] == "python -m segcore.train " + " ".join(run["args"])
+    assert card["normalization"] == "segcore" and card["classes"] == 1 and card["threshold"] == 0.5
+    assert card["architecture"]["encoder_name"] == TINY_ENCODER
+    assert training["train_images"] == 4 and training["val_images"] == 2
+    assert training["steps_per_epoch"] == 2 and training["batch_size"] == 2 and training["crop"] == 64
+    assert training["precision"] == "fp32" and training["device"] == "cpu"
+    best_row = max(rows, key=lambda row: float(row["val_iou"]))
+    assert training["best_epoch"] == int(best_row["epoch"])
+    assert card["validation_during_training"]["val_iou"] == pytest.approx(float(best_row["val_iou"]), abs=1e-4)
+
+
+@pytest.mark.slow
+def test_output_folder_has_config_and_checkpoint(run):
+    out = run["out"]
+    assert (out / "last.pt").is_file()
+    config = json.loads((out / "config.json").read_text())
+    assert config["encoder"] == TINY_ENCODER and config["epochs"] == 3 and config["resume"] is True
+
+
+@pytest.mark.slow
+def test_resume_continues_to_the_next_epoch(run):
+    assert run["resume_code"] == 0
+    fields, rows = read_log(run["out"])
+    assert fields == LOG_FIELDS
+    assert [row["epoch"] for row in rows] == ["1", "2", "3"]
+    assert rows[:2] == run["first_log"][1]  # the first two rows are kept as written
+    assert rows[2]["step"] == "6"
+    assert float(rows[2]["seconds"]) >= float(rows[1]["seconds"])
+
+
+@pytest.mark.slow
+def test_resumed_run_equals_an_uninterrupted_one(run, dataset, tmp_path):
+    # 300 warm-up steps (the default) make the learning rate independent of
+    # --epochs here, so three epochs at once must repeat the resumed run exactly.
+    out = tmp_path / "straight"
+    previous_threads = torch.get_num_threads()
+    try:
+        assert main(train_args(dataset, out, epochs=3)) == 0
+    finally:
+        torch.set_num_threads(previous_threads)
+    _, straight = read_log(out)
+    _, resumed = read_log(run["out"])
+    for a, b in zip(straight, resumed):
+        assert (a["train_loss"], a["val_iou"], a["lr"]) == (b["train_loss"], b["val_iou"], b["lr"])
+
+
+@pytest.mark.slow
+def test_exported_model_loads_and_segments(run):
+    best = run["out"] / "best"
+    loaded = load_model(str(best), device="cpu")
+    assert loaded.classes == 1 and loaded.normalization == "segcore" and loaded.class_names == ["background", "nucleus"]
+    assert all(p.dtype == torch.float32 for p in loaded.network.parameters())
+    image = make_image((64, 64), n_objects=3, radius=(6, 10), seed=9).image
+    result = segcore.segment(image, "unet", model=str(best), device="cpu", precision="fp32")
+    assert result.mask.shape == (64, 64) and result.params["model"] == str(best)
+    assert result.info["class_names"] == ["background", "nucleus"]
+
+
+def test_module_entry_point_shows_help():
+    completed = subprocess.run([sys.executable, "-m", "segcore.train", "--help"], cwd=REPO, capture_output=True,
+                               text=True, timeout=60)
+    assert completed.returncode == 0
+    assert "usage: python -m segcore.train" in completed.stdout and "--resume" in completed.stdout
+
+
+def test_missing_data_folder_exits_with_a_message(tmp_path, capsys):
+    assert main(["--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "out"), "--device", "cpu"]) == 2
+    assert "error: expected" in capsys.readouterr().err
+
+
+def test_parse_args_reads_decoder_channels():
+    config = parse_args(["--data", "d", "--out", "o", "--decoder-channels", "32,16,8,8,8", "--loss", "dice"])
+    assert config.decoder_channels == [32, 16, 8, 8, 8] and config.loss == "dice"
+    assert parse_args(["--data", "d", "--out", "o"]).decoder_channels == [128, 64, 32, 16, 16]
+
+
+def test_learning_rate_warms_up_then_decays_to_one_percent():
+    assert learning_rate_factor(0, 100, 10) == pytest.approx(0.1)
+    assert learning_rate_factor(9, 100, 10) == pytest.approx(1.0)
+    assert learning_rate_factor(10, 100, 10) == pytest.approx(1.0)
+    assert learning_rate_factor(55, 100, 10) == pytest.approx(0.01 + 0.99 * 0.5)
+    assert learning_rate_factor(100, 100, 10) == pytest.approx(0.01)
+    factors = [learning_rate_factor(s, 100, 10) for s in range(10, 101)]
+    assert all(a >= b for a, b in zip(factors, factors[1:]))
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def test_load_split_reads_pairs_and_modalities(dataset):
+    train = load_split(dataset, "train")
+    assert [s.name for s in train] == ["img0", "img1", "img2", "img3"]
+    assert [s.modality for s in train] == ["fluorescence", "fluorescence", "brightfield", "histology"]
+    expected = make_image((64, 64), n_objects=3, radius=(6, 10), seed=0)
+    np.testing.assert_array_equal(train[0].image, expected.image)
+    np.testing.assert_array_equal(train[0].mask, expected.mask)
+    assert train[0].mask.dtype == bool
+    assert len(load_split(dataset, "val", limit=1)) == 1
+
+
+def test_load_split_errors(tmp_path):
+    with pytest.raises(InvalidParameterError, match="must name a folder with train/images and train/masks"):
+        load_split(tmp_path, "train")
+    (tmp_path / "train" / "images").mkdir(parents=True)
+    (tmp_path / "train" / "masks").mkdir()
+    cv2.imwrite(str(tmp_path / "train" / "images" / "lonely.png"), np.zeros((8, 8), np.uint8))
+    with pytest.raises(InvalidParameterError, match="no image/mask pairs found"):
+        load_split(tmp_path, "train")
+
+
+def make_sample(modality: str = "fluorescence", size: int = 64, seed: int = 0, clean: bool = False) -> Sample:
+    degradation = {"noise": 0.0, "blur": 0.0} if clean else {}
+    synthetic = make_image((size, size), n_objects=3, radius=(6, 10), seed=seed, **degradation)
+    return Sample(f"s{seed}", synthetic.image, synthetic.mask, modality)
+
+
+def test_sampling_weights_sum_to_one_and_oversample_rare_modalities():
+    samples = [make_sample("fluorescence"), make_sample("brightfield"), make_sample("histology"),
+               make_sample("unknown"), make_sample("fluorescence", size=128)]
+    weights = sampling_weights(samples)
+    assert weights.sum() == pytest.approx(1.0)
+    fluorescence = weights[0]
+    assert weights[1] == pytest.approx(MODALITY_WEIGHTS["brightfield"] * fluorescence)
+    assert weights[1] == pytest.approx(3 * fluorescence)
+    assert weights[2] == pytest.approx(2 * fluorescence)
+    assert weights[3] == pytest.approx(fluorescence)
+    assert weights[4] == pytest.approx(2 * fluorescence)  # 4x the area, sqrt: 2x the weight
+
+
+@pytest.mark.parametrize("size, crop", [(64, 32), (40, 64)])
+def test_augment_shapes_and_types(size, crop):
+    x, y = augment(make_sample(size=size), Augmentation(crop=crop), np.random.default_rng(0))
+    assert x.shape == (3, crop, crop) and x.dtype == np.float32 and x.flags.c_contiguous
+    assert y.shape == (crop, crop) and y.dtype == np.float32 and y.flags.c_contiguous
+    assert set(np.unique(y).tolist()) <= {0.0, 1.0}
+    assert np.isfinite(x).all()
+
+
+def test_augment_is_deterministic_for_a_seed():
+    sample, aug = make_sample(), Augmentation(crop=48)
+    first = [augment(sample, aug, np.random.default_rng(7)) for _ in range(2)]
+    np.testing.assert_array_equal(first[0][0], first[1][0])
+    np.testing.assert_array_equal(first[0][1], first[1][1])
+    other = augment(sample, aug, np.random.default_rng(8))
+    assert not np.array_equal(first[0][0], other[0])
+
+
+def test_augment_keeps_image_and_mask_aligned():
+    # Flat bright objects on a dark background (not inverted), no photometric
+    # change but normalisation, no zoom: the normalised crop thresholds back to its mask.
+    sample = make_sample(clean=True)
+    still = Augmentation(crop=48, scale=(1.0, 1.0), gamma=(1.0, 1.0), contrast=(1.0, 1.0), brightness=0.0,
+                         p_invert=0.0, p_blur=0.0, noise_std=0.0)
+    level = (0.45 * 255 - sample.stats.mean) / sample.stats.std  # halfway between the levels 0.2 and 0.7
+    for seed in range(6):
+        x, y = augment(sample, still, np.random.default_rng(seed))
+        np.testing.assert_array_equal(x[0] > level, y > 0.5)
+
+
+def test_augment_zoom_keeps_image_and_mask_aligned():
+    sample = make_sample(clean=True)
+    zoomed = Augmentation(crop=48, gamma=(1.0, 1.0), contrast=(1.0, 1.0), brightness=0.0, p_invert=0.0,
+                          p_blur=0.0, noise_std=0.0)
+    level = (0.45 * 255 - sample.stats.mean) / sample.stats.std
+    for seed in range(6):
+        x, y = augment(sample, zoomed, np.random.default_rng(seed))
+        assert np.mean((x[0] > level) == (y > 0.5)) > 0.97  # only resampled edges may differ
+
+
+def test_batch_shapes():
+    samples = [make_sample(seed=s) for s in range(3)]
+    images, masks = batch(samples, sampling_weights(samples), 4, Augmentation(crop=32), np.random.default_rng(0))
+    assert images.shape == (4, 3, 32, 32) and images.dtype == np.float32
+    assert masks.shape == (4, 1, 32, 32) and masks.dtype == np.float32
