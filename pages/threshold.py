@@ -7,7 +7,7 @@ import streamlit as st
 
 import segcore
 from segcore import charts, viz
-from segcore.methods.threshold import GLOBAL_ALGORITHMS, LOCAL_ALGORITHMS, threshold
+from segcore.methods.threshold import DEFAULT_OFFSETS, GLOBAL_ALGORITHMS, LOCAL_ALGORITHMS, threshold
 from ui import display, runner, state
 
 ALGORITHM_TITLES = {
@@ -37,8 +37,10 @@ with st.container(border=True):
         params["algorithm"] = c2.selectbox("Local method", LOCAL_ALGORITHMS, key="th_local",
                                            format_func=ALGORITHM_TITLES.get)
         params["block_size"] = c2.slider("Block size (pixels, odd)", 3, 301, 35, step=2, key="th_block")
-        params["offset"] = c2.slider("Offset", -50.0, 50.0, 0.0, step=1.0, key="th_offset",
-                                     help="Subtracted from the local threshold; positive grows the foreground.")
+        params["offset"] = c2.slider("Offset (gray levels)", -50.0, 50.0, DEFAULT_OFFSETS[params["algorithm"]],
+                                     step=1.0, key=f"th_offset_{params['algorithm']}",
+                                     help="How far an object must stand out beyond its neighbourhood's threshold; "
+                                          "positive shrinks the foreground and drops flat background.")
         if params["algorithm"] in ("sauvola", "niblack"):
             params["k"] = c2.slider("k (weight of the local standard deviation)", 0.0, 1.0, 0.2, step=0.05,
                                     key="th_k")

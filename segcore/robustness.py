@@ -27,7 +27,7 @@ from .compare import get_preset
 from .errors import InvalidParameterError, SegcoreError
 from .synthetic import DEGRADATIONS, degrade, make_scene
 
-DEFAULT_SWEEP_PRESETS = ("Otsu threshold", "Local threshold (Sauvola)", "Region growing (auto seeds)",
+DEFAULT_SWEEP_PRESETS = ("Otsu threshold", "Local threshold (mean)", "Region growing (auto seeds)",
                          "K-means (K=2)", "U-Net (nuclei)")
 MAX_RUNS = 400  # methods x levels; a sweep beyond this is refused rather than left running for minutes
 

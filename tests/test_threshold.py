@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import pytest
 from skimage import filters
 
 import segcore
+from segcore import metrics
+from segcore.compare import PRESETS
 from segcore.errors import InvalidParameterError
 from segcore.methods.threshold import (
     ALGORITHMS,
+    DEFAULT_OFFSETS,
     GLOBAL_ALGORITHMS,
     LOCAL_ALGORITHMS,
     _multiotsu_levels,
     threshold,
     try_all,
 )
+from segcore.samples import load_sample
+from segcore.synthetic import make_image
 
 
 def bimodal(rng: np.random.Generator, shape=(40, 50), low=60, high=170, spread=25) -> np.ndarray:
@@ -321,34 +328,76 @@ def test_multiotsu_too_few_levels():
 
 # --- local ----------------------------------------------------------------
 
+CV_METHODS = {
+    "local_mean": cv2.ADAPTIVE_THRESH_MEAN_C,
+    "local_gaussian": cv2.ADAPTIVE_THRESH_GAUSSIAN_C,
+}
 
-@pytest.mark.parametrize(
-    ("name", "cv_method"),
-    [
-        ("local_mean", cv2.ADAPTIVE_THRESH_MEAN_C),
-        ("local_gaussian", cv2.ADAPTIVE_THRESH_GAUSSIAN_C),
-    ],
-)
+
+@pytest.mark.parametrize("name", list(CV_METHODS))
 @pytest.mark.parametrize("block_size", [3, 11, 35])
 @pytest.mark.parametrize("offset", [0, 4, -3, 2.5, -1.25])
-def test_local_opencv_methods(rng, name, cv_method, block_size, offset):
+def test_local_opencv_methods(rng, name, block_size, offset):
     gray = smooth(rng)
+    cv_method = CV_METHODS[name]
     bright = threshold(
         gray, algorithm=name, block_size=block_size, offset=offset, return_steps=True
     )
-    expected = cv2.adaptiveThreshold(gray, 255, cv_method, cv2.THRESH_BINARY, block_size, offset)
+    # Bright objects stand out by more than offset: OpenCV's C is -offset.
+    expected = cv2.adaptiveThreshold(gray, 255, cv_method, cv2.THRESH_BINARY, block_size, -offset)
     np.testing.assert_array_equal(bright.labels * 255, expected)
-    threshold_map = bright.info["threshold_map"]
-    assert threshold_map.dtype == np.float32
-    np.testing.assert_array_equal(bright.mask, gray > threshold_map)
+    bright_map = bright.info["threshold_map"]
+    assert bright_map.dtype == np.float32
+    np.testing.assert_array_equal(bright.mask, gray > bright_map)
     assert bright.info["threshold"] is None and bright.info["thresholds"] == []
-    dark = threshold(gray, algorithm=name, block_size=block_size, offset=offset, polarity="dark")
-    np.testing.assert_array_equal(dark.mask, ~bright.mask)
+
+    dark = threshold(
+        gray, algorithm=name, block_size=block_size, offset=offset, polarity="dark",
+        return_steps=True,
+    )
     if float(offset).is_integer():
         inverse = cv2.adaptiveThreshold(
             gray, 255, cv_method, cv2.THRESH_BINARY_INV, block_size, offset
         )
         np.testing.assert_array_equal(dark.labels * 255, inverse)
+    # OpenCV rounds a fractional C down for THRESH_BINARY_INV; ceil is the exact rule.
+    inverse = cv2.adaptiveThreshold(
+        gray, 255, cv_method, cv2.THRESH_BINARY_INV, block_size, math.ceil(offset)
+    )
+    np.testing.assert_array_equal(dark.labels * 255, inverse)
+    dark_map = dark.info["threshold_map"]
+    np.testing.assert_array_equal(dark.mask, gray <= dark_map)
+    # Both maps are the same local mean T, plus and minus the offset.
+    np.testing.assert_allclose(bright_map - dark_map, 2 * offset)
+    # Dark with offset o is everything that is not bright with offset -o.
+    flipped = threshold(gray, algorithm=name, block_size=block_size, offset=-offset)
+    np.testing.assert_array_equal(dark.mask, ~flipped.mask)
+
+
+def test_local_offset_by_hand():
+    # Block 3 on one row (rows replicated): T = [100, 97, 97, 97, 100], the
+    # rounded means of 100, 100, 90 around the dip.
+    dip = np.array([[100, 100, 90, 100, 100]], dtype=np.uint8)
+
+    def dark(offset):
+        return threshold(dip, algorithm="local_mean", block_size=3, polarity="dark", offset=offset)
+
+    np.testing.assert_array_equal(dark(7).labels, [[0, 0, 1, 0, 0]])  # 90 <= 97 - 7
+    np.testing.assert_array_equal(dark(7.5).labels, [[0, 0, 0, 0, 0]])  # 90 > 89.5
+    np.testing.assert_array_equal(dark(0).labels, [[1, 0, 1, 0, 1]])  # flat 100 <= 100
+    np.testing.assert_array_equal(dark(-3).labels, [[1, 1, 1, 1, 1]])  # 100 <= 97 + 3
+    # OpenCV's THRESH_BINARY_INV rounds C = 7.5 down to 7 and keeps the dip.
+    cv_inverse = cv2.adaptiveThreshold(
+        dip, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 3, 7.5
+    )
+    np.testing.assert_array_equal(cv_inverse, [[0, 0, 1, 0, 0]])
+    # The inverted row: a peak of 165 on 155, T = [155, 158, 158, 158, 155].
+    peak = 255 - dip
+    bright = threshold(peak, algorithm="local_mean", block_size=3, offset=6, return_steps=True)
+    np.testing.assert_array_equal(bright.labels, [[0, 0, 1, 0, 0]])  # 165 > 158 + 6
+    np.testing.assert_array_equal(bright.info["threshold_map"], [[161, 164, 164, 164, 161]])
+    no_margin = threshold(peak, algorithm="local_mean", block_size=3, offset=7)
+    np.testing.assert_array_equal(no_margin.labels, [[0, 0, 0, 0, 0]])  # 165 is not > 165
 
 
 @pytest.mark.parametrize("name", ["sauvola", "niblack"])
@@ -357,13 +406,115 @@ def test_local_opencv_methods(rng, name, cv_method, block_size, offset):
 )
 def test_sauvola_niblack_equal_skimage(rng, name, block_size, k, offset):
     gray = smooth(rng)
-    local = getattr(filters, f"threshold_{name}")(gray, window_size=block_size, k=k)
-    result = threshold(
-        gray, algorithm=name, block_size=block_size, k=k, offset=offset, return_steps=True
+    local = getattr(filters, f"threshold_{name}")
+    params = {"algorithm": name, "block_size": block_size, "k": k, "offset": offset}
+
+    dark = threshold(gray, polarity="dark", return_steps=True, **params)
+    level = local(gray, window_size=block_size, k=k) - offset
+    np.testing.assert_array_equal(dark.mask, gray <= level)
+    assert dark.info["threshold_map"].dtype == np.float32
+    np.testing.assert_allclose(dark.info["threshold_map"], level, rtol=1e-6, atol=1e-4)
+
+    # Bright objects: the same formula on the inverted image.
+    bright = threshold(gray, polarity="bright", return_steps=True, **params)
+    inverted = 255 - gray
+    level_inverted = local(inverted, window_size=block_size, k=k) - offset
+    np.testing.assert_array_equal(bright.mask, inverted <= level_inverted)
+    bright_map = bright.info["threshold_map"]
+    np.testing.assert_allclose(bright_map, 255 - level_inverted, rtol=1e-6, atol=1e-4)
+    # Away from float32 rounding, the map reads like a global threshold.
+    clear = np.abs(gray - bright_map.astype(np.float64)) > 1e-3
+    np.testing.assert_array_equal(bright.mask[clear], (gray > bright_map)[clear])
+
+
+@pytest.mark.parametrize("name", ["sauvola", "niblack"])
+@pytest.mark.parametrize("offset", [None, 4, -2.5])
+def test_bright_objects_give_the_mask_of_the_inverted_dark_image(rng, name, offset):
+    given = {} if offset is None else {"offset": offset}
+    fractions = []
+    for gray in (smooth(rng), bimodal(rng, spread=10)):
+        for k in (0.2, 0.6):
+            params = {"algorithm": name, "block_size": 15, "k": k, **given}
+            bright = threshold(gray, polarity="bright", **params)
+            dark = threshold(255 - gray, polarity="dark", **params)
+            np.testing.assert_array_equal(bright.mask, dark.mask)
+            fractions.append(bright.info["foreground_fraction"])
+    assert 0.05 < max(fractions) < 0.95
+
+
+def test_default_offsets():
+    assert DEFAULT_OFFSETS == {
+        "local_mean": 5.0, "local_gaussian": 5.0, "sauvola": 0.0, "niblack": 5.0
+    }
+
+
+@pytest.mark.parametrize("name", LOCAL_ALGORITHMS)
+def test_default_offset_is_resolved_in_params(rng, name):
+    gray = smooth(rng)
+    result = segcore.segment(gray, "threshold", algorithm=name)
+    assert result.params["offset"] == DEFAULT_OFFSETS[name]
+    explicit = segcore.segment(gray, "threshold", algorithm=name, offset=DEFAULT_OFFSETS[name])
+    np.testing.assert_array_equal(result.mask, explicit.mask)
+    assert segcore.segment(gray, "threshold", algorithm=name, offset=-1).params["offset"] == -1
+    # Global algorithms take no offset.
+    assert segcore.segment(gray, "threshold", algorithm="otsu").params["offset"] is None
+
+
+@pytest.mark.parametrize("name", LOCAL_ALGORITHMS)
+@pytest.mark.parametrize("polarity", ["bright", "dark"])
+def test_larger_offset_gives_smaller_foreground(rng, name, polarity):
+    gray = smooth(rng)
+    masks = [
+        threshold(gray, algorithm=name, polarity=polarity, block_size=11, offset=offset).mask
+        for offset in (-10, -2, 0, 3, 10)
+    ]
+    for larger, smaller in zip(masks, masks[1:]):
+        assert not (smaller & ~larger).any()
+    assert masks[0].sum() > masks[-1].sum()
+
+
+@pytest.mark.parametrize("name", LOCAL_ALGORITHMS)
+@pytest.mark.parametrize("polarity", ["bright", "dark"])
+def test_flat_noisy_background_stays_background(rng, name, polarity):
+    flat = (90 + rng.integers(-2, 3, (30, 40))).astype(np.uint8)
+    result = threshold(flat, algorithm=name, polarity=polarity, block_size=11)
+    assert not result.mask.any()
+
+
+@pytest.mark.parametrize("name", LOCAL_ALGORITHMS)
+def test_bright_spots_on_flat_dark_background(name):
+    # The scene that made the old Sauvola preset score IoU 0: flat background.
+    scene = make_image((128, 128), noise=0.0, blur=1.0, seed=0)
+    result = segcore.segment(
+        scene.image, "threshold", algorithm=name, polarity="auto", block_size=51
     )
-    np.testing.assert_array_equal(result.mask, gray > local - offset)
-    np.testing.assert_allclose(result.info["threshold_map"], local - offset, rtol=1e-6)
-    assert result.info["threshold_map"].dtype == np.float32
+    assert result.params["polarity"] == "bright"
+    assert metrics.iou(scene.mask, result.mask) > 0.9
+    inverted = segcore.segment(
+        255 - scene.image, "threshold", algorithm=name, polarity="auto", block_size=51
+    )
+    assert inverted.params["polarity"] == "dark"
+    assert metrics.iou(scene.mask, inverted.mask) > 0.9
+
+
+def test_local_preset_succeeds_where_global_otsu_fails():
+    image, truth = load_sample("synthetic_uneven")
+    otsu = segcore.segment(image, "threshold", algorithm="otsu", polarity="auto")
+    assert metrics.iou(truth, otsu.mask) < 0.3
+    local = PRESETS["Local threshold (mean)"].run(image)
+    assert local.params["polarity"] == "bright"
+    assert metrics.iou(truth, local.mask) > 0.9
+
+
+@pytest.mark.parametrize("name", LOCAL_ALGORITHMS)
+def test_dark_text_on_unevenly_lit_page(name):
+    page, _ = load_sample("page")
+    dark = threshold(page, algorithm=name, polarity="dark")
+    auto = threshold(page, algorithm=name, polarity="auto")
+    assert auto.params["polarity"] == "dark"
+    np.testing.assert_array_equal(auto.mask, dark.mask)
+    # Text covers a small part of the page (12-17 % with the defaults).
+    assert 0.08 < dark.info["foreground_fraction"] < 0.25
 
 
 @pytest.mark.parametrize("block_size", [1, 2, 10, 0, -3, 7.0, "11", True])
@@ -389,14 +540,33 @@ def test_auto_polarity_rule():
     assert result.info["foreground_fraction"] == 0.5
 
 
-def test_auto_polarity_for_local_and_through_segment(rng):
-    gray = smooth(rng)
-    bright = threshold(gray, algorithm="local_mean", offset=20)  # most pixels
-    assert bright.mask.mean() > 0.5
-    auto = segcore.segment(gray, "threshold", algorithm="local_mean", offset=20, polarity="auto")
-    assert auto.params["polarity"] == "dark"
-    np.testing.assert_array_equal(auto.mask, ~bright.mask)
+@pytest.mark.parametrize("name", LOCAL_ALGORITHMS)
+def test_auto_polarity_for_local_comes_from_the_global_image(rng, name):
     minority = bimodal(rng)  # the bright rectangle is a quarter of the image
+    auto = segcore.segment(minority, "threshold", algorithm=name, polarity="auto")
+    assert auto.params["polarity"] == "bright"
+    bright = threshold(minority, algorithm=name, polarity="bright")
+    np.testing.assert_array_equal(auto.mask, bright.mask)
+    inverted = 255 - minority
+    auto_dark = segcore.segment(inverted, "threshold", algorithm=name, polarity="auto")
+    assert auto_dark.params["polarity"] == "dark"
+    dark = threshold(inverted, algorithm=name, polarity="dark")
+    np.testing.assert_array_equal(auto_dark.mask, dark.mask)
+
+
+def test_auto_polarity_for_local_does_not_flip_a_large_local_mask(rng):
+    minority = bimodal(rng)
+    # A negative offset makes the local bright mask most of the image; auto
+    # follows the global Otsu split and keeps it as it is.
+    bright = threshold(minority, algorithm="local_mean", offset=-30)
+    assert bright.mask.mean() > 0.5
+    auto = threshold(minority, algorithm="local_mean", offset=-30, polarity="auto")
+    assert auto.params["polarity"] == "bright"
+    np.testing.assert_array_equal(auto.mask, bright.mask)
+
+
+def test_auto_polarity_through_segment(rng):
+    minority = bimodal(rng)
     assert segcore.segment(minority, "threshold", polarity="auto").params["polarity"] == "bright"
     inverted = segcore.segment(255 - minority, "threshold", polarity="auto")
     assert inverted.params["polarity"] == "dark"

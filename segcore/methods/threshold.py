@@ -24,6 +24,7 @@ from ..result import SegmentationResult
 
 __all__ = [
     "ALGORITHMS",
+    "DEFAULT_OFFSETS",
     "GLOBAL_ALGORITHMS",
     "LOCAL_ALGORITHMS",
     "POLARITIES",
@@ -39,6 +40,8 @@ LOCAL_ALGORITHMS = ("local_mean", "local_gaussian", "sauvola", "niblack")
 ALGORITHMS = ("fixed", *GLOBAL_ALGORITHMS, "multiotsu", *LOCAL_ALGORITHMS)
 #: Every value ``polarity`` accepts.
 POLARITIES = ("bright", "dark", "auto")
+#: The ``offset`` each local algorithm uses when none is given, in gray levels.
+DEFAULT_OFFSETS = {"local_mean": 5.0, "local_gaussian": 5.0, "sauvola": 0.0, "niblack": 5.0}
 
 _LEVELS = np.arange(256)
 # cv2.calcHist counts in float32, exact only up to 2**24 per bin.
@@ -53,7 +56,7 @@ def threshold(
     polarity: str = "bright",
     classes: int = 3,
     block_size: int = 35,
-    offset: float = 0.0,
+    offset: float | None = None,
     k: float = 0.2,
     return_steps: bool = False,
 ) -> SegmentationResult:
@@ -81,20 +84,32 @@ def threshold(
         Threshold of ``"fixed"``, from 0 to 255.
     polarity : {"bright", "dark", "auto"}
         ``"bright"``: objects are brighter than the background, foreground is
-        ``gray > t``. ``"dark"``: objects are darker, foreground is
-        ``gray <= t``. ``"auto"``: objects are the minority phase; see Notes.
+        ``gray > t`` (local: ``gray > T(x, y) + offset``). ``"dark"``: objects
+        are darker, foreground is ``gray <= t`` (local:
+        ``gray <= T(x, y) - offset``). ``"auto"``: objects are the minority
+        phase; see Notes.
     classes : int
         Number of classes of ``"multiotsu"``, from 2 to 5.
     block_size : int
         Side of the neighbourhood of the local algorithms, an odd integer of
         at least 3.
-    offset : float
-        Subtracted from the local threshold: a pixel is bright foreground
-        when ``gray > T(x, y) - offset`` (OpenCV's ``C``, scikit-image's
-        ``offset``). A positive offset makes the foreground larger.
+    offset : float or None
+        Local algorithms only: how many gray levels an object pixel must
+        stand out beyond its neighbourhood's threshold ``T(x, y)``. Bright
+        foreground is ``gray > T(x, y) + offset``, dark foreground is
+        ``gray <= T(x, y) - offset``, so for either polarity a positive
+        offset makes the foreground smaller and keeps a flat or mildly noisy
+        background out, and a negative one makes it larger. None uses
+        :data:`DEFAULT_OFFSETS`: 5 for ``"local_mean"``,
+        ``"local_gaussian"`` and ``"niblack"``, 0 for ``"sauvola"`` (whose
+        ``k`` already keeps a flat background out); ``params["offset"]``
+        holds the value used. Unlike OpenCV's ``C`` (subtracted from ``T``
+        for both polarities), the sign does not depend on the polarity.
     k : float
         Weight of the local standard deviation for ``"sauvola"`` and
-        ``"niblack"`` (scikit-image's ``k``).
+        ``"niblack"`` (scikit-image's ``k``): the larger ``k``, the further
+        an object must lie beyond its neighbourhood's mean, for bright and
+        dark objects alike (see Notes).
     return_steps : bool
         Also return intermediate data: ``info["otsu_curve"]`` for
         ``"otsu"`` and ``info["threshold_map"]`` for the local algorithms.
@@ -106,7 +121,9 @@ def threshold(
         memory as ``mask``), or the class 0..classes-1 of each pixel for
         ``"multiotsu"``, by increasing brightness. ``mask`` is the bool
         foreground (``None`` for multi-Otsu with more than two classes).
-        ``params["polarity"]`` is the polarity used (``"auto"`` resolved).
+        ``params["polarity"]`` is the polarity used (``"auto"`` resolved);
+        for a local algorithm given ``offset=None``, ``params["offset"]`` is
+        the default offset used.
         ``info`` holds:
 
         - ``"threshold"``: the threshold ``t`` (int, or float for ``"li"``,
@@ -121,11 +138,16 @@ def threshold(
           ``"thresholds"`` (0..255) and ``"between_class_variance"``
           (float64, one value per candidate threshold ``t``, for the split
           ``gray <= t`` / ``gray > t``; 0 where one side is empty). Its argmax
-          is the Otsu threshold. ``"threshold_map"``: float32 image of
-          ``T(x, y) - offset`` for the local algorithms; bright foreground is
-          ``gray > threshold_map`` (exactly for the OpenCV ones; Sauvola and
-          Niblack compare in float64, so a pixel within float32 rounding of
-          its threshold may differ).
+          is the Otsu threshold. ``"threshold_map"``: float32 image of the
+          local algorithms' effective threshold in gray levels of the
+          image, read like a global ``t``: bright foreground is
+          ``gray > threshold_map`` (the map is ``T(x, y) + offset``), dark
+          foreground is ``gray <= threshold_map`` (the map is
+          ``T(x, y) - offset``). Exact for ``"local_mean"`` and
+          ``"local_gaussian"``. Sauvola and Niblack compare in float64, so a
+          pixel within float32 rounding of the map may differ; for bright
+          objects their map is ``255 - (T_inv - offset)`` (see Notes) and a
+          pixel exactly equal to it is foreground.
 
     Raises
     ------
@@ -165,21 +187,46 @@ def threshold(
     sums finds the same maximum of the between-class variance in a few
     milliseconds for any number of classes.
 
-    **Local algorithms.** ``"local_mean"`` and ``"local_gaussian"`` are
-    ``cv2.adaptiveThreshold`` with ``C = offset``: ``T(x, y)`` is the mean
-    (box or Gaussian of sigma ``0.3 * ((block_size - 1) / 2 - 1) + 0.8``,
-    borders replicated) rounded to an integer, and bright foreground is
-    ``gray > T - offset``, equal to ``THRESH_BINARY`` for any offset. Dark
-    foreground is the exact complement, ``gray <= T - offset``; this equals
-    OpenCV's ``THRESH_BINARY_INV`` only for whole-number offsets (OpenCV
-    rounds a fractional ``C`` the other way there). ``"sauvola"`` and
-    ``"niblack"`` use scikit-image's ``threshold_sauvola`` and
-    ``threshold_niblack`` with ``window_size=block_size``.
+    **Local algorithms** compare each pixel with a threshold ``T(x, y)``
+    computed from the ``block_size`` x ``block_size`` block around it, and
+    ``offset`` is the margin by which an object pixel must stand out:
+    bright foreground is ``gray > T + offset``, dark foreground is
+    ``gray <= T - offset``.
 
-    **Automatic polarity.** The bright foreground is computed first; if it
-    holds *more than half* of the pixels, the objects are taken to be dark
-    and the dark foreground is used instead. At exactly half, bright is
-    kept.
+    ``"local_mean"`` and ``"local_gaussian"``: ``T`` is the local mean (box
+    or Gaussian of sigma ``0.3 * ((block_size - 1) / 2 - 1) + 0.8``,
+    borders replicated) rounded to an integer, as in
+    ``cv2.adaptiveThreshold``. Bright foreground equals
+    ``cv2.adaptiveThreshold(gray, 255, method, THRESH_BINARY, block_size,
+    C=-offset)`` for any offset. Dark foreground equals ``THRESH_BINARY_INV``
+    with ``C=offset`` for whole-number offsets; OpenCV rounds a fractional
+    ``C`` down there, so for a fractional offset it equals
+    ``THRESH_BINARY_INV`` with ``C=ceil(offset)``, which is exactly
+    ``gray <= T - offset`` for integer ``gray`` and ``T``.
+
+    ``"sauvola"`` and ``"niblack"`` were designed for dark text on a light
+    page: scikit-image's ``threshold_sauvola`` (``T = m * (1 + k * (s / R -
+    1))``, ``R = 127.5``) and ``threshold_niblack`` (``T = m - k * s``),
+    with the local mean ``m`` and standard deviation ``s`` over a
+    ``window_size=block_size`` window, put ``T`` below the local mean for
+    ``k > 0``. Dark foreground is ``gray <= T - offset`` on the gray image.
+    Bright objects are the dark objects of the inverted image ``255 -
+    gray``: foreground is ``255 - gray <= T_inv - offset`` with ``T_inv``
+    computed on the inverted image. So ``k`` means the same for both
+    polarities (how far beyond the local mean, relative to the local
+    contrast, an object must lie), and a bright-object image gives exactly
+    the mask of its inverted, dark-object image. On a flat area (``s = 0``)
+    Sauvola's ``T`` is ``(1 - k) * m`` and Niblack's is ``m``: with the
+    default offsets (0 and 5) a flat background stays background, except
+    that Sauvola keeps a flat black area as dark objects (white as bright).
+
+    **Automatic polarity.** The objects are taken to be the minority phase:
+    if more than half of the pixels are brighter than the threshold (for a
+    local algorithm: the global Otsu threshold of the whole image), the
+    objects are dark, otherwise bright (at exactly half, bright is kept).
+    Local algorithms decide this from the global image before computing the
+    local threshold: the share of a local mask is no guide, since on a flat
+    background that mask is noise.
 
     Examples
     --------
@@ -192,6 +239,18 @@ def threshold(
     array([[1, 0, 0, 0]], dtype=uint8)
     >>> threshold(img, algorithm="fixed", value=15, polarity="auto").params
     {'polarity': 'dark'}
+
+    A local threshold keeps what stands out from its neighbourhood by more
+    than ``offset`` gray levels; the flat background stays out:
+
+    >>> spot = np.array([[20, 20, 20, 80, 20, 20, 20]], dtype=np.uint8)
+    >>> result = threshold(spot, algorithm="local_mean", block_size=3, polarity="auto")
+    >>> result.labels
+    array([[0, 0, 0, 1, 0, 0, 0]], dtype=uint8)
+    >>> result.params
+    {'offset': 5.0, 'polarity': 'bright'}
+    >>> threshold(255 - spot, algorithm="local_mean", block_size=3, polarity="auto").labels
+    array([[0, 0, 0, 1, 0, 0, 0]], dtype=uint8)
     """
     _check_choice("algorithm", algorithm, ALGORITHMS)
     _check_choice("polarity", polarity, POLARITIES)
@@ -199,12 +258,19 @@ def threshold(
     hist = _histogram(gray)
     info: dict[str, Any] = {"histogram": hist}
 
+    params: dict[str, Any] = {}
     if algorithm in LOCAL_ALGORITHMS:
         _check_block_size(block_size)
+        if offset is None:
+            offset = DEFAULT_OFFSETS[algorithm]
+            params["offset"] = offset
         _check_real("offset", offset)
         _check_real("k", k)
-        labels, resolved = _local_threshold(
-            gray, algorithm, polarity, block_size, float(offset), float(k), return_steps, info
+        # The global histogram decides, not the local mask: on a flat
+        # background that mask is noise, and flipping noise is no answer.
+        resolved = _resolve_polarity(polarity, _count_above_otsu(hist), gray.size)
+        labels = _local_threshold(
+            gray, algorithm, resolved, block_size, float(offset), float(k), return_steps, info
         )
         info["threshold"] = None
         info["thresholds"] = []
@@ -235,8 +301,9 @@ def threshold(
         info["foreground_fraction"] = n_foreground / gray.size
 
     mask = labels.view(bool)
+    params["polarity"] = resolved
     return SegmentationResult(
-        method="threshold", labels=labels, mask=mask, params={"polarity": resolved}, info=info
+        method="threshold", labels=labels, mask=mask, params=params, info=info
     )
 
 
@@ -550,6 +617,11 @@ def _multiotsu_class_terms(counts: np.ndarray) -> np.ndarray:
     return terms
 
 
+def _count_above_otsu(hist: np.ndarray) -> int:
+    """Number of pixels brighter than the global Otsu threshold."""
+    return _count_above(hist, _global_threshold(hist, "otsu"))
+
+
 def _local_threshold(
     gray: np.ndarray,
     algorithm: str,
@@ -559,35 +631,43 @@ def _local_threshold(
     k: float,
     return_steps: bool,
     info: dict[str, Any],
-) -> tuple[np.ndarray, str]:
-    """0/1 uint8 foreground of a local algorithm and the polarity used."""
+) -> np.ndarray:
+    """0/1 uint8 foreground of a local algorithm for a ``"bright"`` or ``"dark"`` polarity."""
     block_size = int(block_size)
+    bright = polarity == "bright"
     if algorithm in ("local_mean", "local_gaussian"):
         if algorithm == "local_mean":
             cv_method = cv2.ADAPTIVE_THRESH_MEAN_C
         else:
             cv_method = cv2.ADAPTIVE_THRESH_GAUSSIAN_C
-        labels = cv2.adaptiveThreshold(gray, 1, cv_method, cv2.THRESH_BINARY, block_size, offset)
+        # THRESH_BINARY keeps gray > T - C, exactly for any real C. Bright
+        # needs gray > T + offset (C = -offset); dark, gray <= T - offset, is
+        # the complement of gray > T - offset (C = offset). THRESH_BINARY_INV
+        # is not used: it rounds a fractional C down instead of up.
+        c = -offset if bright else offset
+        labels = cv2.adaptiveThreshold(gray, 1, cv_method, cv2.THRESH_BINARY, block_size, c)
+        if not bright:
+            np.bitwise_xor(labels, 1, out=labels)
         if return_steps:
-            info["threshold_map"] = _adaptive_threshold_map(gray, algorithm, block_size, offset)
-    else:
-        from skimage.filters import threshold_niblack, threshold_sauvola
+            local_mean = _adaptive_local_mean(gray, algorithm, block_size)
+            info["threshold_map"] = local_mean - np.float32(c)
+        return labels
+    from skimage.filters import threshold_niblack, threshold_sauvola
 
-        local = threshold_sauvola if algorithm == "sauvola" else threshold_niblack
-        level_map = local(gray, window_size=block_size, k=k) - offset
-        labels = np.greater(gray, level_map).view(np.uint8)
-        if return_steps:
-            info["threshold_map"] = level_map.astype(np.float32)
-    resolved = _resolve_polarity(polarity, cv2.countNonZero(labels), labels.size)
-    if resolved == "dark":
-        np.bitwise_xor(labels, 1, out=labels)
-    return labels, resolved
+    # The formulas find dark objects (text on a page). Bright objects are the
+    # dark objects of the inverted image, so k means the same for both.
+    source = cv2.bitwise_not(gray) if bright else gray
+    local = threshold_sauvola if algorithm == "sauvola" else threshold_niblack
+    level_map = local(source, window_size=block_size, k=k) - offset
+    labels = np.less_equal(source, level_map).view(np.uint8)
+    if return_steps:
+        # In gray levels of the original image: bright objects are gray >= 255 - level.
+        info["threshold_map"] = (255 - level_map if bright else level_map).astype(np.float32)
+    return labels
 
 
-def _adaptive_threshold_map(
-    gray: np.ndarray, algorithm: str, block_size: int, offset: float
-) -> np.ndarray:
-    """``T(x, y) - offset`` exactly as ``cv2.adaptiveThreshold`` computes T."""
+def _adaptive_local_mean(gray: np.ndarray, algorithm: str, block_size: int) -> np.ndarray:
+    """float32 ``T(x, y)``: the rounded local mean, exactly as ``cv2.adaptiveThreshold`` has it."""
     border = cv2.BORDER_REPLICATE | cv2.BORDER_ISOLATED
     if algorithm == "local_mean":
         local_mean = cv2.boxFilter(gray, -1, (block_size, block_size), borderType=border)
@@ -596,7 +676,7 @@ def _adaptive_threshold_map(
         size = (block_size, block_size)
         blurred = cv2.GaussianBlur(gray.astype(np.float32), size, 0, borderType=border)
         local_mean = np.clip(np.rint(blurred), 0, 255)
-    return local_mean.astype(np.float32) - np.float32(offset)
+    return local_mean.astype(np.float32)
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
