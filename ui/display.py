@@ -79,12 +79,15 @@ def summary_row(cur: Current, result: SegmentationResult) -> None:
     """Run time, foreground share, region count, and scores when there is a ground truth."""
     cells = st.columns(6 if cur.has_truth else 3)
     cells[0].metric("Run time", _seconds(result.seconds))
-    binary = result.binary
-    cells[1].metric("Foreground", f"{100 * float(np.count_nonzero(binary)) / binary.size:.1f}%")
-    count = result.info.get("count")
-    if count is None:
-        count = result.n_labels
-    cells[2].metric("Regions / labels", f"{count}")
+    if result.mask is not None:
+        cells[1].metric("Foreground", f"{100 * float(np.count_nonzero(result.mask)) / result.mask.size:.1f}%")
+        count = result.info.get("count")
+        cells[2].metric("Regions / objects", f"{result.n_labels if count is None else count}")
+    else:  # clusters or classes: no foreground; every label counts, 0 included
+        counts = np.bincount(result.labels.ravel())
+        present = np.flatnonzero(counts)
+        cells[1].metric("Labels", f"{present.size}")
+        cells[2].metric("Largest label", f"{100 * counts.max() / result.labels.size:.1f}%")
     if cur.has_truth:
         scores = segcore.metrics.evaluate(cur.truth, result)
         cells[3].metric("IoU", f"{scores.iou:.3f}")

@@ -174,5 +174,10 @@ def sidebar() -> None:
 
 def current() -> Current:
     state = st.session_state
+    if "image" not in state:
+        # Only when Streamlit ran a page file on its own (a deep link as the very
+        # first request to a fresh server, before app.py declared the navigation):
+        # restart through app.py, which sets up the image and the sidebar.
+        st.switch_page("app.py")
     return Current(image=state["image"], key=state["image_key"], name=state["image_name"],
                    truth=state.get("truth"), truth_name=state.get("truth_name"))
