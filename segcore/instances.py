@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .checks import as_mask, is_int
 from .errors import InvalidParameterError
 from .result import labels_dtype
 
@@ -54,9 +55,9 @@ def to_instances(mask: np.ndarray, *, connectivity: int = 8) -> tuple[np.ndarray
            [0, 2, 0],
            [0, 0, 3]], dtype=uint8)
     """
-    if not isinstance(connectivity, (int, np.integer)) or connectivity not in (4, 8):
+    if not is_int(connectivity) or connectivity not in (4, 8):
         raise InvalidParameterError(f"connectivity must be 4 or 8, got {connectivity!r}")
-    foreground = _foreground(mask)
+    foreground = as_mask(mask)
     n_with_background, labels = cv2.connectedComponentsWithAlgorithm(
         foreground.view(np.uint8), int(connectivity), cv2.CV_32S, cv2.CCL_WU
     )
@@ -96,20 +97,3 @@ def instance_sizes(labels: np.ndarray) -> np.ndarray:
     if labels.size == 0:
         return np.zeros(0, dtype=np.int64)
     return np.bincount(labels.ravel())[1:].astype(np.int64, copy=False)
-
-
-def _foreground(mask: np.ndarray) -> np.ndarray:
-    """A C-contiguous bool copy or view of a bool/integer mask (non-zero = foreground)."""
-    if not isinstance(mask, np.ndarray) or mask.ndim != 2:
-        shape = getattr(mask, "shape", None)
-        raise InvalidParameterError(
-            f"the mask must be a 2-D (H, W) numpy array, got {type(mask).__name__} of shape {shape}"
-        )
-    if mask.dtype == bool:
-        return np.ascontiguousarray(mask)
-    if np.issubdtype(mask.dtype, np.integer):
-        return mask != 0
-    raise InvalidParameterError(
-        f"the mask must hold bool or integer values, got dtype {mask.dtype}; "
-        "threshold a probability map first, e.g. mask = probabilities > 0.5"
-    )

@@ -25,6 +25,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .checks import check_choice, check_number, is_int
 from .errors import InvalidParameterError
 
 DEGRADATIONS: dict[str, dict[str, Any]] = {
@@ -59,13 +60,6 @@ class SyntheticImage:
     mask: np.ndarray  # (H, W) bool
     instances: np.ndarray  # (H, W) int32
     params: dict[str, Any] = field(default_factory=dict)
-
-
-def _check_range(name: str, value: float, low: float, high: float) -> float:
-    value = float(value)
-    if not low <= value <= high:
-        raise InvalidParameterError(f"{name} must be between {low} and {high}, got {value}")
-    return value
 
 
 def make_scene(
@@ -112,15 +106,15 @@ def make_scene(
     h, w = (int(shape[0]), int(shape[1]))
     if h < 16 or w < 16:
         raise InvalidParameterError(f"synthetic images must be at least 16x16 pixels, got {h}x{w}")
-    if not isinstance(n_objects, (int, np.integer)) or isinstance(n_objects, bool) or n_objects < 0:
+    if not is_int(n_objects) or n_objects < 0:
         raise InvalidParameterError(f"n_objects must be a whole number, zero or more, got {n_objects!r}")
     r_low, r_high = sorted(float(r) for r in radius)
     if r_low < 1:
         raise InvalidParameterError(f"radius must be at least 1 pixel, got {radius}")
-    background = _check_range("background", background, 0.0, 1.0)
-    contrast = _check_range("contrast", contrast, 0.0, 1.0)
-    eccentricity = _check_range("eccentricity", eccentricity, 0.0, 0.9)
-    texture = _check_range("texture", texture, 0.0, 1.0)
+    background = check_number("background", background, low=0.0, high=1.0)
+    contrast = check_number("contrast", contrast, low=0.0, high=1.0)
+    eccentricity = check_number("eccentricity", eccentricity, low=0.0, high=0.9)
+    texture = check_number("texture", texture, low=0.0, high=1.0)
     rng = np.random.default_rng(seed)
 
     wanted_level = background - contrast if dark_objects else background + contrast
@@ -230,12 +224,12 @@ def degrade(
     seed : int
         Seed of the noise.
     """
-    noise = _check_range("noise", noise, 0.0, 1.0)
-    illumination = _check_range("illumination", illumination, 0.0, 2.0)
-    blur = _check_range("blur", blur, 0.0, 50.0)
+    noise = check_number("noise", noise, low=0.0, high=1.0)
+    illumination = check_number("illumination", illumination, low=0.0, high=2.0)
+    blur = check_number("blur", blur, low=0.0, high=50.0)
     values = scene.intensity.astype(np.float32, copy=True)
     if contrast is not None:
-        contrast = _check_range("contrast", contrast, 0.0, 1.0)
+        contrast = check_number("contrast", contrast, low=0.0, high=1.0)
         if scene.contrast == 0:
             raise InvalidParameterError("the scene has no contrast to rescale (its objects are drawn at the "
                                         "background level); make it with contrast > 0")
@@ -268,9 +262,7 @@ def make_image(shape: tuple[int, int] = (256, 256), *, noise: float = 0.05, illu
 
 def with_level(degradation: str, level: float) -> dict[str, float]:
     """Keyword arguments for :func:`degrade` that set one named degradation to ``level``."""
-    if degradation not in DEGRADATIONS:
-        raise InvalidParameterError(
-            f"unknown degradation {degradation!r}; choose one of {', '.join(DEGRADATIONS)}")
+    check_choice("degradation", degradation, DEGRADATIONS)
     return {degradation: float(level)}
 
 

@@ -14,12 +14,12 @@ centre, which is more than ten times faster at 12 Mpx for the same inertia.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, Iterable
 
 import cv2
 import numpy as np
 
+from ..checks import check_bool, check_int, is_int, is_number
 from ..errors import InvalidParameterError
 from ..imageops import check_image, to_gray, to_rgb
 from ..result import SegmentationResult, labels_dtype
@@ -190,11 +190,10 @@ def kmeans(
     >>> result.mask  # a tie: the brighter cluster is the foreground
     array([[False, False,  True,  True]])
     """
-    n_clusters = _check_int("n_clusters", n_clusters, minimum=1)
+    n_clusters = check_int("n_clusters", n_clusters, minimum=1)
     random_state = _check_random_state(random_state)
-    max_iter = _check_int("max_iter", max_iter, minimum=1)
-    if not isinstance(return_steps, (bool, np.bool_)):
-        raise InvalidParameterError(f"return_steps must be True or False, got {return_steps!r}")
+    max_iter = check_int("max_iter", max_iter, minimum=1)
+    return_steps = check_bool("return_steps", return_steps)
     pixel_features = _PixelFeatures(image, features, spatial_weight)
     n_pixels = pixel_features.n_pixels
     sample = _resolve_sample_size(
@@ -324,7 +323,7 @@ def elbow(
     """
     image = check_image(image)
     random_state = _check_random_state(random_state)
-    ks = [_check_int("each of k_values", k, minimum=1) for k in k_values]
+    ks = [check_int("each of k_values", k, minimum=1) for k in k_values]
     if not ks:
         raise InvalidParameterError("k_values is empty: give at least one number of clusters")
     pixel_features = _PixelFeatures(image, features, spatial_weight)
@@ -332,7 +331,7 @@ def elbow(
     if sample_size is None:
         sample = None
     else:
-        sample = _check_int("sample_size", sample_size, minimum=1)
+        sample = check_int("sample_size", sample_size, minimum=1)
         sample = sample if sample < n_pixels else None
     if sample is None:
         rows = pixel_features.rows()
@@ -425,7 +424,7 @@ def gmm(
     >>> int(result.mask.sum())
     100
     """
-    n_components = _check_int("n_components", n_components, minimum=1)
+    n_components = check_int("n_components", n_components, minimum=1)
     random_state = _check_random_state(random_state)
     if covariance_type not in COVARIANCE_TYPES:
         raise InvalidParameterError(
@@ -494,12 +493,7 @@ class _PixelFeatures:
             raise InvalidParameterError(
                 f"features must be one of {', '.join(map(repr, FEATURE_SPACES))}, got {features!r}"
             )
-        if (
-            not isinstance(spatial_weight, numbers.Real)
-            or isinstance(spatial_weight, bool)
-            or not math.isfinite(spatial_weight)
-            or spatial_weight < 0
-        ):
+        if not is_number(spatial_weight) or spatial_weight < 0:
             raise InvalidParameterError(
                 f"spatial_weight must be a number >= 0 (0 = colour only), got {spatial_weight!r}"
             )
@@ -735,7 +729,7 @@ def _resolve_sample_size(
                 f"sample_size must be 'auto', a positive int or None, got {sample_size!r}"
             )
         return auto_size if n_pixels > full_fit_limit else None
-    sample = _check_int("sample_size", sample_size, minimum=1)
+    sample = check_int("sample_size", sample_size, minimum=1)
     return sample if sample < n_pixels else None
 
 
@@ -747,14 +741,8 @@ def _check_enough_pixels(name: str, n_groups: int, n_rows: int) -> None:
         )
 
 
-def _check_int(name: str, value: Any, *, minimum: int) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_random_state(value: Any) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or not 0 <= value < 2**32:
+    if not is_int(value) or not 0 <= value < 2**32:
         raise InvalidParameterError(
             f"random_state must be an integer from 0 to 2**32 - 1, got {value!r}"
         )

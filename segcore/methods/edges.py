@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
 
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..checks import check_bool, check_int, check_number
 from ..errors import InvalidParameterError
 from ..imageops import to_gray
 from ..instances import to_instances
@@ -96,11 +95,10 @@ def edges(
     >>> result.info["count"], bool(result.mask[10:30, 10:30].all())
     (1, True)
     """
-    sigma = _check_number("sigma", sigma)
-    closing = _check_int("closing", closing)
-    min_size = _check_int("min_size", min_size)
-    if not isinstance(fill, (bool, np.bool_)):
-        raise InvalidParameterError(f"fill must be True or False, got {fill!r}")
+    sigma = check_number("sigma", sigma, low=0)
+    closing = check_int("closing", closing, minimum=0)
+    min_size = check_int("min_size", min_size, minimum=0)
+    fill = check_bool("fill", fill)
 
     gray = to_gray(image)
     smoothed = cv2.GaussianBlur(gray, (0, 0), sigmaX=sigma) if sigma > 0 else gray
@@ -128,8 +126,8 @@ def _thresholds(smoothed: np.ndarray, low: Any, high: Any) -> tuple[float, float
     if high is None:
         high = float(cv2.threshold(smoothed, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0])
     else:
-        high = _check_number("high", high)
-    low = high / 2 if low is None else _check_number("low", low)
+        high = check_number("high", high, low=0)
+    low = high / 2 if low is None else check_number("low", low, low=0)
     if low > high:
         raise InvalidParameterError(
             f"low ({low}) must not exceed high ({high}); with high=None, high is Otsu's threshold "
@@ -150,20 +148,3 @@ def _drop_small(regions: np.ndarray, min_size: int) -> tuple[np.ndarray, int]:
     new_ids[keep] = np.arange(1, np.count_nonzero(keep) + 1)
     kept = int(np.count_nonzero(keep))
     return new_ids.astype(labels_dtype(kept))[labels], kept
-
-
-def _check_number(name: str, value: Any) -> float:
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise InvalidParameterError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
-
-
-def _check_int(name: str, value: Any) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
-        raise InvalidParameterError(f"{name} must be an integer >= 0, got {value!r}")
-    return int(value)

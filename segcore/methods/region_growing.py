@@ -11,13 +11,13 @@ grows one layer of pixels (a *wave*) at a time.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
 import cv2
 import numpy as np
 
+from ..checks import check_choice, is_int, is_number
 from ..errors import InvalidParameterError
 from ..imageops import check_image, to_gray
 from ..result import SegmentationResult, labels_dtype
@@ -229,11 +229,11 @@ def region_growing(
     >>> [int(np.count_nonzero(step)) for step in result.info["steps"]]
     [1, 4, 7, 8]
     """
-    _check_choice("criterion", criterion, CRITERIA)
-    if not _is_int(connectivity) or connectivity not in (4, 8):
+    check_choice("criterion", criterion, CRITERIA)
+    if not is_int(connectivity) or connectivity not in (4, 8):
         raise InvalidParameterError(f"connectivity must be 4 or 8, got {connectivity!r}")
     _check_tolerance(tolerance)
-    if not _is_int(max_seeds) or max_seeds < 1:
+    if not is_int(max_seeds) or max_seeds < 1:
         raise InvalidParameterError(f"max_seeds must be an integer of 1 or more, got {max_seeds!r}")
     image = check_image(image)
     gray = to_gray(image)
@@ -553,8 +553,7 @@ def _check_tolerance(tolerance: Any) -> None:
                 f"tolerance must be a number of 0 or more or 'auto', got {tolerance!r}"
             )
         return
-    is_real = isinstance(tolerance, numbers.Real) and not isinstance(tolerance, bool)
-    if not is_real or not math.isfinite(tolerance) or tolerance < 0:
+    if not is_number(tolerance) or tolerance < 0:
         raise InvalidParameterError(
             f"tolerance must be a number of 0 or more, got {tolerance!r}; or 'auto'"
         )
@@ -570,7 +569,7 @@ def _check_seeds(seeds: Any, height: int, width: int) -> list[tuple[int, int]]:
         ) from None
     if not seed_list:
         raise InvalidParameterError("seeds is empty; give at least one (row, col) pair or 'auto'")
-    if len(seed_list) == 2 and all(_is_int(v) for v in seed_list):
+    if len(seed_list) == 2 and all(is_int(v) for v in seed_list):
         raise InvalidParameterError(
             f"seeds must be a list of (row, col) pairs; for one seed write [{tuple(seed_list)}]"
         )
@@ -582,7 +581,7 @@ def _check_seeds(seeds: Any, height: int, width: int) -> list[tuple[int, int]]:
             raise InvalidParameterError(
                 f"seed {number} is {seed!r}; each seed must be a (row, col) pair"
             ) from None
-        if not (_is_int(row) and _is_int(col)):
+        if not (is_int(row) and is_int(col)):
             raise InvalidParameterError(
                 f"seed {number} is {seed!r}; row and column must be whole numbers"
             )
@@ -598,14 +597,3 @@ def _check_seeds(seeds: Any, height: int, width: int) -> list[tuple[int, int]]:
 def _pixel_value(values: np.ndarray, row: int, col: int) -> int | tuple[int, ...]:
     value = values[row, col]
     return int(value) if values.ndim == 2 else tuple(int(v) for v in value)
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in choices:
-        raise InvalidParameterError(
-            f"unknown {name} {value!r}; choose one of: {', '.join(choices)}"
-        )
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

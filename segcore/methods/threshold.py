@@ -12,12 +12,12 @@ after one pass over the pixels its cost does not depend on the image size.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import cv2
 import numpy as np
 
+from ..checks import check_choice, check_int, check_number, is_int, is_number
 from ..errors import InvalidParameterError
 from ..imageops import to_gray
 from ..result import SegmentationResult
@@ -252,8 +252,8 @@ def threshold(
     >>> threshold(255 - spot, algorithm="local_mean", block_size=3, polarity="auto").labels
     array([[0, 0, 0, 1, 0, 0, 0]], dtype=uint8)
     """
-    _check_choice("algorithm", algorithm, ALGORITHMS)
-    _check_choice("polarity", polarity, POLARITIES)
+    check_choice("algorithm", algorithm, ALGORITHMS)
+    check_choice("polarity", polarity, POLARITIES)
     gray = to_gray(image)
     hist = _histogram(gray)
     info: dict[str, Any] = {"histogram": hist}
@@ -264,13 +264,13 @@ def threshold(
         if offset is None:
             offset = DEFAULT_OFFSETS[algorithm]
             params["offset"] = offset
-        _check_real("offset", offset)
-        _check_real("k", k)
+        offset = check_number("offset", offset)
+        k = check_number("k", k)
         # The global histogram decides, not the local mask: on a flat
         # background that mask is noise, and flipping noise is no answer.
         resolved = _resolve_polarity(polarity, _count_above_otsu(hist), gray.size)
         labels = _local_threshold(
-            gray, algorithm, resolved, block_size, float(offset), float(k), return_steps, info
+            gray, algorithm, resolved, block_size, offset, k, return_steps, info
         )
         info["threshold"] = None
         info["thresholds"] = []
@@ -279,7 +279,9 @@ def threshold(
         return _multiotsu(gray, hist, classes, polarity, info)
     else:
         if algorithm == "fixed":
-            _check_real("value", value, low=0, high=255)
+            # Not check_number: a gray level reads better as "from 0 to 255" than "between".
+            if not is_number(value) or not 0 <= value <= 255:
+                raise InvalidParameterError(f"value must be a number from 0 to 255, got {value!r}")
             level = value
         else:
             level = _global_threshold(hist, algorithm)
@@ -339,7 +341,7 @@ def try_all(image: np.ndarray, *, polarity: str = "bright") -> dict[str, Segment
     """
     from ..registry import segment
 
-    _check_choice("polarity", polarity, POLARITIES)
+    check_choice("polarity", polarity, POLARITIES)
     results = {}
     for name in GLOBAL_ALGORITHMS:
         try:
@@ -474,15 +476,14 @@ def _li(hist: np.ndarray) -> float:
 def _multiotsu(
     gray: np.ndarray, hist: np.ndarray, classes: int, polarity: str, info: dict[str, Any]
 ) -> SegmentationResult:
-    if not _is_int(classes) or not 2 <= classes <= 5:
-        raise InvalidParameterError(f"classes must be an integer from 2 to 5, got {classes!r}")
+    classes = check_int("classes", classes, minimum=2, maximum=5)
     n_levels = int(np.count_nonzero(hist))
     if n_levels < classes:
         raise _NoThresholdError(
             f"the image has only {n_levels} gray level(s); multi-Otsu cannot split it "
             f"into {classes} classes — use fewer classes"
         )
-    levels = _multiotsu_levels(hist, int(classes))
+    levels = _multiotsu_levels(hist, classes)
     # Class of a gray value = number of thresholds strictly below it.
     lookup = np.searchsorted(levels, _LEVELS, side="left").astype(np.uint8)
     labels = cv2.LUT(gray, lookup)
@@ -679,26 +680,8 @@ def _adaptive_local_mean(gray: np.ndarray, algorithm: str, block_size: int) -> n
     return local_mean.astype(np.float32)
 
 
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in choices:
-        raise InvalidParameterError(
-            f"unknown {name} {value!r}; choose one of: {', '.join(choices)}"
-        )
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_real(name: str, value: Any, *, low: float = -math.inf, high: float = math.inf) -> None:
-    is_real = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if not is_real or not math.isfinite(value) or not low <= value <= high:
-        allowed = "a finite number" if math.isinf(low) else f"a number from {low} to {high}"
-        raise InvalidParameterError(f"{name} must be {allowed}, got {value!r}")
-
-
 def _check_block_size(block_size: Any) -> None:
-    if not _is_int(block_size) or block_size < 3 or block_size % 2 == 0:
+    if not is_int(block_size) or block_size < 3 or block_size % 2 == 0:
         raise InvalidParameterError(
             f"block_size must be an odd integer of at least 3 (3, 5, 7, ...), got {block_size!r}"
         )

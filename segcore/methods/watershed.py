@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
 
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..checks import as_mask, check_int, check_number
 from ..errors import InvalidParameterError
 from ..instances import to_instances
 from ..result import SegmentationResult, labels_dtype
@@ -93,14 +92,8 @@ def watershed(
     >>> result.info["count"], result.info["markers"]
     (2, [(20, 22), (20, 47)])
     """
-    min_distance = _check_int("min_distance", min_distance, minimum=1)
-    if (
-        not isinstance(compactness, numbers.Real)
-        or isinstance(compactness, bool)
-        or not math.isfinite(compactness)
-        or compactness < 0
-    ):
-        raise InvalidParameterError(f"compactness must be a number >= 0, got {compactness!r}")
+    min_distance = check_int("min_distance", min_distance, minimum=1)
+    compactness = check_number("compactness", compactness, low=0)
     if threshold_polarity not in POLARITIES:
         raise InvalidParameterError(
             f"threshold_polarity must be one of {', '.join(map(repr, POLARITIES))}, "
@@ -125,7 +118,7 @@ def watershed(
         params["threshold_polarity"] = thresholded.params["polarity"]
         info["threshold"] = thresholded.info.get("threshold")
     else:
-        foreground = _check_mask(mask, image.shape[:2])
+        foreground = as_mask(mask, shape=image.shape[:2])
 
     labels, markers, distance = _split(foreground, min_distance, footprint, compactness)
     info.update({"count": len(markers), "markers": markers, "distance": distance})
@@ -152,8 +145,8 @@ def split_touching(mask: np.ndarray, *, min_distance: int = 5) -> tuple[np.ndarr
     >>> split_touching(mask, min_distance=2)[1]
     2
     """
-    min_distance = _check_int("min_distance", min_distance, minimum=1)
-    labels, markers, _ = _split(_check_mask(mask, np.shape(mask)[:2]), min_distance, None, 0.0)
+    min_distance = check_int("min_distance", min_distance, minimum=1)
+    labels, markers, _ = _split(as_mask(mask), min_distance, None, 0.0)
     return labels, len(markers)
 
 
@@ -212,25 +205,3 @@ def _flood(
         seeds[rows, cols] = np.arange(1, len(markers) + 1)
     labels = skimage_watershed(-distance, seeds, mask=foreground, compactness=compactness)
     return labels.astype(labels_dtype(len(markers)), copy=False)
-
-
-def _check_mask(mask: Any, shape: tuple[int, int]) -> np.ndarray:
-    if not isinstance(mask, np.ndarray):
-        raise InvalidParameterError(f"mask must be a numpy array, got {type(mask).__name__}")
-    if mask.shape != shape:
-        raise InvalidParameterError(
-            f"mask has shape {mask.shape} but the image is {shape[0]} x {shape[1]}: they must match"
-        )
-    if mask.dtype == bool:
-        return np.ascontiguousarray(mask)
-    if np.issubdtype(mask.dtype, np.integer):
-        return mask != 0
-    raise InvalidParameterError(
-        f"mask must hold bool or integer values (non-zero = foreground), got dtype {mask.dtype}"
-    )
-
-
-def _check_int(name: str, value: Any, *, minimum: int) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
