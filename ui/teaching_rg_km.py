@@ -377,7 +377,7 @@ class KmeansSteps(NamedTuple):
 
 @st.cache_data(max_entries=12, show_spinner=False)
 def _kmeans_steps(image_key: str, params_key: str, _image: np.ndarray, _params: dict[str, Any]) -> KmeansSteps:
-    from segcore.methods.clustering import _PixelFeatures
+    from segcore.methods.clustering import pixel_features
 
     # Not through runner's cache: every step holds a label image; only the figure is kept.
     result = segcore.segment(_image, "kmeans", **_params, return_steps=True)
@@ -385,7 +385,8 @@ def _kmeans_steps(image_key: str, params_key: str, _image: np.ndarray, _params: 
     n_pixels = _image.shape[0] * _image.shape[1]
     sample = np.sort(np.random.default_rng(0).choice(n_pixels, size=min(SAMPLE_POINTS, n_pixels), replace=False))
     # The very feature rows k-means clustered, so the pixels sit where the centres live.
-    features = _PixelFeatures(_image, _params["features"], _params["spatial_weight"]).rows(sample, dtype=np.float64)
+    features = pixel_features(_image, features=_params["features"], spatial_weight=_params["spatial_weight"],
+                              index=sample)
     fig = charts.kmeans_animation(features, np.array([step["labels"].ravel()[sample] for step in steps]),
                                   np.array([step["centers"] for step in steps]),
                                   [step["labels"] for step in steps], [step["inertia"] for step in steps],

@@ -535,6 +535,28 @@ class _PixelFeatures:
         return colours if dtype is None else colours.astype(dtype, copy=False)
 
 
+def pixel_features(image: np.ndarray, *, features: str = "rgb", spatial_weight: float = 0.0,
+                   index: slice | np.ndarray = slice(None)) -> np.ndarray:
+    """The feature rows k-means and the GMM cluster, for the pixels at flat ``index``.
+
+    Use it to plot pixels in the same space as ``info["centers"]`` (e.g. a
+    sample of pixels around the centres in a 3-D scatter).
+
+    Returns
+    -------
+    ndarray of float64, shape (n, F)
+        F = 1 (gray) or 3 (colour), plus 2 position columns when
+        ``spatial_weight`` > 0.
+
+    Examples
+    --------
+    >>> img = np.array([[[255, 0, 0], [0, 0, 255]]], dtype=np.uint8)
+    >>> pixel_features(img).tolist()
+    [[255.0, 0.0, 0.0], [0.0, 0.0, 255.0]]
+    """
+    return _PixelFeatures(image, features, spatial_weight).rows(index, dtype=np.float64)
+
+
 def _convert_float(rgb: np.ndarray, code: int) -> np.ndarray:
     """cv2 colour conversion of (n, 3) uint8 RGB rows via float32 in 0..1, as float64."""
     as_float = (rgb.astype(np.float32) / np.float32(255.0)).reshape(-1, 1, 3)
