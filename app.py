@@ -1,8 +1,10 @@
 """The dashboard's entry point: page navigation and the shared image picker.
 
-Run with ``streamlit run app.py``. Each page in ``pages/`` is a thin shell
-over :mod:`segcore`; this file only wires them together and makes sure a
-sample image is selected on a fresh start, so every page shows results at once.
+Run with ``streamlit run app.py``. Each page in ``app_pages/`` is a thin
+shell over :mod:`segcore`; this file only wires them together and makes sure
+a sample image is selected on a fresh start, so every page shows results at
+once. (The folder is not called ``pages/``: Streamlit would treat that as its
+older file-based multipage layout and could run a page without this file.)
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ui import state
 
 st.set_page_config(page_title="Segmentation lab", page_icon=":material/biotech:", layout="wide")
 
-PAGES = Path(__file__).parent / "pages"
+PAGES = Path(__file__).parent / "app_pages"
 
 navigation = st.navigation(
     {

@@ -102,6 +102,14 @@ _add("moon", "Moon surface", "Low-contrast craters.", _skimage("moon"))
 
 DEFAULT_SAMPLE = "synthetic_nuclei"
 
+#: The seed document's region-growing worked example: seeded at (1, 1) (value
+#: 13) with tolerance 2, 4-connectivity and the neighbour criterion, the region
+#: is exactly the two left columns.
+SEED_GRID = np.array(
+    [[10, 12, 15, 20], [11, 13, 16, 21], [12, 14, 17, 22], [13, 15, 18, 23]], dtype=np.uint8
+)
+SEED_GRID.setflags(write=False)
+
 
 @functools.lru_cache(maxsize=None)
 def _load_cached(name: str) -> tuple[np.ndarray, np.ndarray | None]:

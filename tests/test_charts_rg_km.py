@@ -14,7 +14,7 @@ import segcore
 from segcore import charts, viz
 from segcore.samples import load_sample
 
-SEED_GRID = np.array([[10, 12, 15, 20], [11, 13, 16, 21], [12, 14, 17, 22], [13, 15, 18, 23]], dtype=np.uint8)
+from segcore.samples import SEED_GRID
 
 
 def decode(uri: str) -> np.ndarray:

@@ -16,7 +16,7 @@ from segcore import cli, metrics
 from segcore.errors import InvalidParameterError
 from segcore.result import SegmentationResult
 
-from conftest import DSB2018, REPO, needs_dsb2018
+from tests.shared_data import DSB2018, REPO, needs_dsb2018
 
 
 # ------------------------------------------------------------ synthetic files

@@ -16,7 +16,7 @@ from segcore import loading
 from segcore.errors import InvalidImageError, InvalidMaskError, InvalidParameterError
 from segcore.loading import MAX_PIXELS, load_image, load_mask
 
-from conftest import DSB2018, needs_dsb2018
+from tests.shared_data import DSB2018, needs_dsb2018
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 

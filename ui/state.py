@@ -88,18 +88,33 @@ def select_sample(name: str) -> None:
     sample = SAMPLES[name]
     image, mask = load_sample(name)
     _set_image(image, sample.title, mask, "exact (synthetic)" if mask is not None else None)
+    # Widget state disappears while its widget is not drawn (the gallery is
+    # hidden in upload mode), so the choice is also kept under a key of our own.
+    st.session_state["chosen_sample"] = name
     st.session_state["upload_error"] = None
 
 
 def init_state() -> None:
     """On a fresh session, select the default sample so every page has results at once."""
     if "image" not in st.session_state:
-        st.session_state["sample_name"] = DEFAULT_SAMPLE
         select_sample(DEFAULT_SAMPLE)
 
 
 def _on_sample_change() -> None:
     select_sample(st.session_state["sample_name"])
+
+
+def _on_source_change() -> None:
+    """Switching source shows that source's image: the chosen sample, or the last upload."""
+    state = st.session_state
+    if state["image_source"] == "Sample gallery":
+        state["last_upload"] = (state["original_image"], state["image_name"], state["original_truth"],
+                                state["truth_name"]) if state.get("image_is_upload") else state.get("last_upload")
+        select_sample(state["chosen_sample"])
+        state["image_is_upload"] = False
+    elif state.get("last_upload") is not None:
+        _set_image(*state["last_upload"])
+        state["image_is_upload"] = True
 
 
 def _on_image_upload() -> None:
@@ -112,6 +127,7 @@ def _on_image_upload() -> None:
         st.session_state["upload_error"] = f"{upload.name}: {error}. The previous image is still in use."
         return
     _set_image(image, upload.name, None, None)
+    st.session_state["image_is_upload"] = True
     st.session_state["upload_error"] = None
 
 
@@ -147,12 +163,15 @@ def sidebar() -> None:
     state = st.session_state
     with st.sidebar:
         st.markdown("### Image")
-        source = st.radio("Source", ["Sample gallery", "Upload"], key="image_source", horizontal=True)
+        source = st.radio("Source", ["Sample gallery", "Upload"], key="image_source", horizontal=True,
+                          on_change=_on_source_change)
         if source == "Sample gallery":
+            if "sample_name" not in state:
+                state["sample_name"] = state["chosen_sample"]
             st.selectbox("Sample", list(SAMPLES), key="sample_name", on_change=_on_sample_change,
                          format_func=lambda n: SAMPLES[n].title,
                          help="Images that ship with the app; synthetic ones bring an exact ground truth.")
-            st.caption(SAMPLES[state["sample_name"]].description)
+            st.caption(SAMPLES[state["chosen_sample"]].description)
         else:
             st.file_uploader("Image file", type=UPLOAD_TYPES, key="upload_image", on_change=_on_image_upload,
                              help="PNG, JPEG, TIFF (8/16-bit, float), BMP, WebP or GIF; up to 100 MB and 64 Mpx.")
@@ -174,10 +193,5 @@ def sidebar() -> None:
 
 def current() -> Current:
     state = st.session_state
-    if "image" not in state:
-        # Only when Streamlit ran a page file on its own (a deep link as the very
-        # first request to a fresh server, before app.py declared the navigation):
-        # restart through app.py, which sets up the image and the sidebar.
-        st.switch_page("app.py")
     return Current(image=state["image"], key=state["image_key"], name=state["image_name"],
                    truth=state.get("truth"), truth_name=state.get("truth_name"))

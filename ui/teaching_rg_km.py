@@ -16,6 +16,7 @@ import streamlit as st
 import segcore
 from segcore import charts, viz
 from segcore.result import SegmentationResult
+from segcore.samples import SEED_GRID
 
 from . import runner
 from .display import for_screen
@@ -34,7 +35,6 @@ PICK_SIDE = 600
 #: Up to this many seeds are drawn numbered; more get small plain crosses.
 NUMBERED_SEEDS = 30
 #: The seed document's 4x4 region-growing example, and its seed (on the 13).
-SEED_GRID = np.array([[10, 12, 15, 20], [11, 13, 16, 21], [12, 14, 17, 22], [13, 15, 18, 23]], dtype=np.uint8)
 SEED_GRID_SEED = (1, 1)
 SEED_GRID_KEY = "seed-document-4x4"
 

@@ -1,4 +1,4 @@
-"""AppTest of the K-means page (pages/kmeans.py) and its helpers."""
+"""AppTest of the K-means page (app_pages/kmeans.py) and its helpers."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from segcore.samples import load_sample
 from ui import teaching_rg_km as teach
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
-PAGE = "pages/kmeans.py"
+PAGE = "app_pages/kmeans.py"
 
 
 def open_page(sample: str | None = None) -> AppTest:

@@ -1,4 +1,4 @@
-"""AppTest of the Region growing page (pages/region_growing.py) and its helpers."""
+"""AppTest of the Region growing page (app_pages/region_growing.py) and its helpers."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from segcore.samples import load_sample
 from ui import teaching_rg_km as teach
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
-PAGE = "pages/region_growing.py"
+PAGE = "app_pages/region_growing.py"
 
 
 def open_page(sample: str | None = None) -> AppTest:
