@@ -40,5 +40,6 @@ navigation = st.navigation(
 )
 
 state.init_state()
+state.keep_page_settings()
 state.sidebar()
 navigation.run()

@@ -59,10 +59,11 @@ def histogram_chart(histogram: np.ndarray, *, thresholds: Iterable[float] = (),
                                  line=dict(color="#1f77b4", width=2)))
         if np.isfinite(y).any():
             best = int(np.nanargmax(y))
-            fig.add_trace(go.Scatter(x=[x[best]], y=[y[best]], yaxis="y2", mode="markers+text",
-                                     marker=dict(size=11, color="#1f77b4", symbol="star"),
-                                     text=[f"max at {x[best]:g}"], textposition="top center",
-                                     name="maximum"))
+            # Named in the legend rather than labelled on the plot, where it would
+            # collide with the threshold line's label when the two coincide.
+            fig.add_trace(go.Scatter(x=[x[best]], y=[y[best]], yaxis="y2", mode="markers",
+                                     marker=dict(size=12, color="#1f77b4", symbol="star"),
+                                     name=f"maximum at {x[best]:g}"))
         fig.update_layout(yaxis2=dict(title=curve_name, overlaying="y", side="right", showgrid=False,
                                       rangemode="tozero"))
     fig.update_layout(title=title, xaxis_title="gray level (0 = black, 255 = white)",

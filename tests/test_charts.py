@@ -41,7 +41,7 @@ def test_histogram_curve_and_its_maximum_marker(rng):
     assert curve.yaxis == "y2" and curve.name == "variance"
     best = int(np.nanargmax(y))
     assert tuple(marker.x) == (best,) and tuple(marker.y) == (y[best],)
-    assert marker.text == (f"max at {best:g}",)
+    assert marker.name == f"maximum at {best:g}"
     assert fig.layout.yaxis2.overlaying == "y"
 
 

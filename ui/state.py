@@ -191,6 +191,35 @@ def sidebar() -> None:
                         help="Work on every pixel of this large image (slower).")
 
 
+# Widgets whose values are the user's settings on each page. Streamlit forgets
+# a widget's value when its page is not shown; re-storing these before each run
+# keeps them across page changes. (Buttons, uploads, downloads, charts and
+# custom components cannot be stored this way and are not listed.)
+PAGE_SETTINGS = (
+    "cmp_methods", "cmp_overlay", "cmp_reference",
+    "th_mode", "th_algorithm", "th_value", "th_local", "th_block", "th_k", "th_classes", "th_polarity",
+    "th_overlay", "th_watch_value", "th_all_polarity",
+    "rg_seed_mode", "rg_max_seeds", "rg_auto_tolerance", "rg_tolerance", "rg_criterion", "rg_connectivity",
+    "rg_color", "rg_overlay", "rg_row", "rg_col", "rg_ex_tolerance", "rg_ex_criterion", "rg_ex_connectivity",
+    "km_k", "km_features", "km_spatial", "km_random_state", "km_gmm", "km_overlay",
+    "unet_source", "unet_local_path", "unet_hub_id", "unet_device", "unet_split", "unet_threshold", "unet_overlay",
+    "ed_sigma", "ed_auto", "ed_thresholds", "ed_closing", "ed_min_size", "ed_fill", "ed_overlay",
+    "ws_polarity", "ws_min_distance", "ws_compactness", "ws_overlay",
+    "rb_size", "rb_objects", "rb_radius", "rb_eccentricity", "rb_contrast", "rb_texture", "rb_touching", "rb_dark",
+    "rb_seed", "rb_base_noise", "rb_base_light", "rb_base_blur", "rb_degradation", "rb_levels", "rb_methods",
+    "rb_metric", "mx_shift_x", "mx_shift_y", "mx_size",
+)
+PAGE_SETTING_PREFIXES = ("th_offset_", "rb_span_")
+
+
+def keep_page_settings() -> None:
+    """Re-store every page setting so it survives visits to other pages."""
+    state = st.session_state
+    for key in list(state.keys()):
+        if key in PAGE_SETTINGS or key.startswith(PAGE_SETTING_PREFIXES):
+            state[key] = state[key]
+
+
 def current() -> Current:
     state = st.session_state
     return Current(image=state["image"], key=state["image_key"], name=state["image_name"],

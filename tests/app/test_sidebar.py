@@ -207,3 +207,17 @@ def test_a_link_to_a_page_opens_it_as_a_fresh_server_first_request(start_lab):
     lab.assert_ok()
     assert lab.summary().startswith(f"**{DEFAULT_TITLE}**")
     assert lab.at.title[0].value == "Edges (Canny)"
+
+
+def test_page_settings_survive_a_visit_to_another_page(start_lab):
+    lab = start_lab("threshold")
+    lab.at.radio(key="th_mode").set_value("Fixed value").run()
+    lab.at.slider(key="th_value").set_value(60).run()
+    lab.open("edges")
+    lab.at.slider(key="ed_sigma").set_value(2.5).run()
+    lab.open("threshold")
+    lab.assert_ok()
+    assert lab.at.radio(key="th_mode").value == "Fixed value"
+    assert lab.at.slider(key="th_value").value == 60
+    lab.open("edges")
+    assert lab.at.slider(key="ed_sigma").value == 2.5
