@@ -57,13 +57,16 @@ if not cur.has_truth:
     st.info("This needs a ground truth: pick a synthetic sample or upload a mask in the sidebar.")
 else:
     fraction = float(np.count_nonzero(cur.truth)) / cur.truth.size
+    empty = np.zeros(cur.shape, dtype=bool)
+    empty_iou = metrics.iou(cur.truth, empty)
+    note = (" (the mask has no objects: both masks are empty, which scores 1 by the `empty_score` rule — the "
+            "trap shows on masks with a few small objects)" if fraction == 0 else "")
     st.markdown(f"In **{cur.name}**, objects cover **{100 * fraction:.1f}%** of the pixels. A 'method' that "
                 f"marks nothing at all is right about every background pixel: its pixel accuracy is "
-                f"**{1 - fraction:.3f}**, while its IoU and Dice are 0. Below, that empty prediction "
-                "next to the methods of the Compare page:")
+                f"**{1 - fraction:.3f}**, while its IoU and Dice are {empty_iou:g}{note}. Below, that empty "
+                "prediction next to the methods of the Compare page:")
     chosen = st.session_state.get("cmp_methods") or list(DEFAULT_PRESETS)
     results, failures = runner.run_presets(cur.image, cur.key, list(chosen))
-    empty = np.zeros(cur.shape, dtype=bool)
     rows = [{"method": "Empty prediction (marks nothing)", "pixel_accuracy": metrics.pixel_accuracy(cur.truth, empty),
              "iou": metrics.iou(cur.truth, empty), "dice": metrics.dice(cur.truth, empty)}]
     for label, result in results.items():

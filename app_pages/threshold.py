@@ -54,10 +54,12 @@ with st.container(border=True):
     overlay_mode = display.overlay_choice("th_overlay")
 
 result = runner.try_run(cur.image, cur.key, "threshold", **params, return_steps=params["algorithm"] == "otsu")
-tab_result, tab_watch, tab_all = st.tabs(["Result", "Watch it work", "Try all automatic methods"])
+# Only the open tab runs (on_change="rerun"), so a slider change redraws one view.
+tab_result, tab_watch, tab_all = st.tabs(["Result", "Watch it work", "Try all automatic methods"], key="th_tab",
+                                         on_change="rerun")
 
-with tab_result:
-    if result is not None:
+if tab_result.open and result is not None:
+    with tab_result:
         display.show_result(cur, result, key="th", overlay_mode=overlay_mode)
         used = result.info.get("thresholds") or []
         polarity = result.params["polarity"]
@@ -73,44 +75,46 @@ with tab_result:
                                    curve=(curve["thresholds"], curve["between_class_variance"]) if curve else None),
             key="th_hist")
 
-with tab_watch:
-    st.markdown("Move T and watch the mask follow. For every candidate T, Otsu's method computes the "
-                "**between-class variance** σ²_B(T) of the two groups it would create, and picks the T "
-                "where it is largest: the split that makes the two groups most different.")
-    otsu = runner.run(cur.image, cur.key, "threshold", algorithm="otsu", polarity="bright", return_steps=True)
-    otsu_t = int(otsu.info["threshold"])
-    watch_t = st.slider("T", 0, 255, otsu_t, key="th_watch_value")
-    fixed = runner.run(cur.image, cur.key, "threshold", algorithm="fixed", value=watch_t, polarity="bright")
-    curve = otsu.info["otsu_curve"]
-    variance = np.asarray(curve["between_class_variance"], dtype=float)
-    left, right = st.columns([3, 2])
-    fig = charts.histogram_chart(otsu.info["histogram"], thresholds=[watch_t],
-                                 curve=(curve["thresholds"], variance),
-                                 title=f"T = {watch_t}: σ²_B = {variance[watch_t]:.0f} "
-                                       f"(Otsu's maximum {variance.max():.0f} at T = {otsu_t})")
-    left.plotly_chart(fig, key="th_watch_hist")
-    right.image(viz.colorize(display.labels_for_screen(fixed.mask), colors=np.array([[0, 0, 0], [255, 255, 255]])),
-                caption=f"gray > {watch_t}: {100 * fixed.info['foreground_fraction']:.1f}% foreground",
-                width="stretch")
-    st.latex(r"\sigma_B^2(T) = \omega_0(T)\,\omega_1(T)\,\big(\mu_1(T) - \mu_0(T)\big)^2")
-    st.caption("ω₀, ω₁: the fractions of pixels at or below T and above T; μ₀, μ₁: their mean gray levels.")
+if tab_watch.open:
+    with tab_watch:
+        st.markdown("Move T and watch the mask follow. For every candidate T, Otsu's method computes the "
+                    "**between-class variance** σ²_B(T) of the two groups it would create, and picks the T "
+                    "where it is largest: the split that makes the two groups most different.")
+        otsu = runner.run(cur.image, cur.key, "threshold", algorithm="otsu", polarity="bright", return_steps=True)
+        otsu_t = int(otsu.info["threshold"])
+        watch_t = st.slider("T", 0, 255, otsu_t, key="th_watch_value")
+        fixed = runner.run(cur.image, cur.key, "threshold", algorithm="fixed", value=watch_t, polarity="bright")
+        curve = otsu.info["otsu_curve"]
+        variance = np.asarray(curve["between_class_variance"], dtype=float)
+        left, right = st.columns([3, 2])
+        fig = charts.histogram_chart(otsu.info["histogram"], thresholds=[watch_t],
+                                     curve=(curve["thresholds"], variance),
+                                     title=f"T = {watch_t}: σ²_B = {variance[watch_t]:.0f} "
+                                           f"(Otsu's maximum {variance.max():.0f} at T = {otsu_t})")
+        left.plotly_chart(fig, key="th_watch_hist")
+        right.image(viz.colorize(display.labels_for_screen(fixed.mask), colors=np.array([[0, 0, 0], [255, 255, 255]])),
+                    caption=f"gray > {watch_t}: {100 * fixed.info['foreground_fraction']:.1f}% foreground",
+                    width="stretch")
+        st.latex(r"\sigma_B^2(T) = \omega_0(T)\,\omega_1(T)\,\big(\mu_1(T) - \mu_0(T)\big)^2")
+        st.caption("ω₀, ω₁: the fractions of pixels at or below T and above T; μ₀, μ₁: their mean gray levels.")
 
-with tab_all:
-    st.markdown("Every automatic method reads a different threshold off the same histogram "
-                "(like scikit-image's `try_all_threshold` or Fiji's *Auto Threshold → Try all*).")
-    all_polarity = st.radio("Objects are", ["bright", "dark", "auto"], horizontal=True, key="th_all_polarity")
-    results = runner.try_all_thresholds(cur.image, cur.key, all_polarity)
-    columns = st.columns(4)
-    for i, (name, res) in enumerate(results.items()):
-        caption = f"{ALGORITHM_TITLES[name]}: T = {res.info['threshold']:g}"
-        if cur.has_truth:
-            caption += f" · IoU {segcore.metrics.iou(cur.truth, res.mask):.3f}"
-        columns[i % 4].image(viz.colorize(display.labels_for_screen(res.mask),
-                                          colors=np.array([[0, 0, 0], [255, 255, 255]])),
-                             caption=caption, width="stretch")
-    missing = [ALGORITHM_TITLES[n] for n in GLOBAL_ALGORITHMS if n not in results]
-    if missing:
-        st.caption(f"{', '.join(missing)}: no threshold on this histogram (it needs two peaks).")
+if tab_all.open:
+    with tab_all:
+        st.markdown("Every automatic method reads a different threshold off the same histogram "
+                    "(like scikit-image's `try_all_threshold` or Fiji's *Auto Threshold → Try all*).")
+        all_polarity = st.radio("Objects are", ["bright", "dark", "auto"], horizontal=True, key="th_all_polarity")
+        results = runner.try_all_thresholds(cur.image, cur.key, all_polarity)
+        columns = st.columns(4)
+        for i, (name, res) in enumerate(results.items()):
+            caption = f"{ALGORITHM_TITLES[name]}: T = {res.info['threshold']:g}"
+            if cur.has_truth:
+                caption += f" · IoU {segcore.metrics.iou(cur.truth, res.mask):.3f}"
+            columns[i % 4].image(viz.colorize(display.labels_for_screen(res.mask),
+                                              colors=np.array([[0, 0, 0], [255, 255, 255]])),
+                                 caption=caption, width="stretch")
+        missing = [ALGORITHM_TITLES[n] for n in GLOBAL_ALGORITHMS if n not in results]
+        if missing:
+            st.caption(f"{', '.join(missing)}: no threshold on this histogram (it needs two peaks).")
 
 display.how_it_works("threshold")
 display.show_code(threshold, call=f"segcore.segment(image, 'threshold', {', '.join(f'{k}={v!r}' for k, v in params.items())})")

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import metrics
 from .compare import get_preset
+from .checks import is_int
 from .errors import InvalidParameterError, SegcoreError
 from .synthetic import DEGRADATIONS, degrade, make_scene
 
@@ -70,6 +71,8 @@ class SweepResult:
 
 def levels_between(low: float, high: float, count: int) -> list[float]:
     """``count`` evenly spaced levels from ``low`` to ``high`` (rounded for display)."""
+    if not is_int(count):
+        raise InvalidParameterError(f"the number of levels must be a whole number, got {count!r}")
     if count < 2:
         raise InvalidParameterError(f"a sweep needs at least 2 levels, got {count}")
     return [round(float(v), 4) for v in np.linspace(low, high, count)]
@@ -118,6 +121,8 @@ def sweep(
     levels = [float(v) for v in levels]
     if not levels:
         raise InvalidParameterError("a sweep needs at least one level")
+    if len(set(levels)) != len(levels):
+        raise InvalidParameterError(f"the levels {levels} repeat a value; each level must be different")
     runs = len(methods) * len(levels)
     if runs > MAX_RUNS:
         raise InvalidParameterError(f"{runs} runs is too many for one sweep (at most {MAX_RUNS}); "

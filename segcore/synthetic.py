@@ -111,6 +111,10 @@ def make_scene(
     r_low, r_high = sorted(float(r) for r in radius)
     if r_low < 1:
         raise InvalidParameterError(f"radius must be at least 1 pixel, got {radius}")
+    if n_objects and 2 * r_high > min(h, w):
+        raise InvalidParameterError(
+            f"objects of radius up to {r_high:g} do not fit a {h}x{w} image; use a radius of at most "
+            f"{min(h, w) / 2:g} or a larger image")
     background = check_number("background", background, low=0.0, high=1.0)
     contrast = check_number("contrast", contrast, low=0.0, high=1.0)
     eccentricity = check_number("eccentricity", eccentricity, low=0.0, high=0.9)

@@ -622,6 +622,21 @@ def test_losses_accept_half_logits_and_backpropagate():
 
 
 def test_unknown_loss_lists_the_choices():
-    assert LOSSES == ("bce", "dice", "bce+dice", "iou")
-    with pytest.raises(InvalidParameterError, match="unknown loss 'focal'; choose one of bce, dice, bce\\+dice, iou"):
+    assert LOSSES == ("bce", "dice", "bce+dice", "iou", "bce+lovasz")
+    with pytest.raises(InvalidParameterError,
+                       match="unknown loss 'focal'; choose one of bce, dice, bce\\+dice, iou, bce\\+lovasz"):
         make_loss("focal")
+
+
+def test_lovasz_hinge_is_zero_when_confidently_right_and_one_minus_iou_scaled_otherwise():
+    from segcore.unet.losses import lovasz_hinge
+
+    target = torch.zeros(1, 1, 4, 4)
+    target[0, 0, :2] = 1
+    assert lovasz_hinge((2 * target - 1) * 5, target).item() == 0.0
+    # Undecided logits (0): every pixel's error is 1, so the loss is the whole Jaccard loss, 1.
+    assert lovasz_hinge(torch.zeros_like(target), target).item() == pytest.approx(1.0)
+    # Everything foreground with margin 1: background errors are 2, IoU is 0.5, loss 2 * (1 - 0.5).
+    assert lovasz_hinge(torch.ones_like(target), target).item() == pytest.approx(1.0)
+    assert make_loss("bce+lovasz")(torch.ones_like(target), target).item() == pytest.approx(
+        torch.nn.functional.binary_cross_entropy_with_logits(torch.ones_like(target), target).item() + 1.0)

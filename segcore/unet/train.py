@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SegcoreError
+from ..errors import InvalidParameterError, SegcoreError
 from .data import Augmentation, Sample, batch, load_split, sampling_weights
 from .losses import LOSSES, make_loss
 from .model import CARD_FILE, DEFAULT_ARCHITECTURE, LoadedModel, build_network, resolve_device
@@ -61,6 +61,7 @@ class TrainConfig:
     limit_train: int | None = None
     limit_val: int | None = None
     resume: bool = False
+    init: str | None = None
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
@@ -91,6 +92,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--limit-train", type=int, default=None, help="use only the first N training images")
     parser.add_argument("--limit-val", type=int, default=None, help="use only the first N validation images")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    parser.add_argument("--init", default=None, metavar="MODEL_DIR",
+                        help="start from the weights of a saved model (save_pretrained folder) to fine-tune it")
     args = parser.parse_args(argv)
     values = vars(args)
     values["decoder_channels"] = [int(v) for v in str(values["decoder_channels"]).split(",") if v]
@@ -122,6 +125,19 @@ def learning_rate_factor(step: int, total: int, warmup: int) -> float:
         return (step + 1) / warmup
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _load_initial_weights(network, folder: Path) -> None:
+    """Copy a saved model's weights (fp16 or fp32 safetensors) into ``network``."""
+    from safetensors.torch import load_file
+
+    weights = folder / "model.safetensors"
+    if not weights.is_file():
+        raise InvalidParameterError(f"--init {folder}: no model.safetensors there")
+    try:
+        network.load_state_dict(load_file(str(weights)))
+    except RuntimeError as error:
+        raise InvalidParameterError(f"--init {folder}: the weights do not fit this architecture ({error})") from error
 
 
 def validate(network, device, samples: list[Sample], threshold: float, precision: str) -> dict[str, Any]:
@@ -192,7 +208,10 @@ def train(config: TrainConfig, argv: list[str] | None = None) -> dict[str, Any]:
     torch.manual_seed(config.seed)
     architecture = dict(DEFAULT_ARCHITECTURE, encoder_name=config.encoder,
                         decoder_channels=list(config.decoder_channels))
-    network = build_network(architecture).to(device)
+    network = build_network(architecture)
+    if config.init:
+        _load_initial_weights(network, Path(config.init))
+    network = network.to(device)
     if device.type == "cpu":
         network = network.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -294,6 +313,7 @@ def _card(config: TrainConfig, architecture: dict[str, Any], best: dict[str, Any
             "optimizer": f"AdamW lr={config.lr} weight_decay={config.weight_decay}, "
                          f"{config.warmup_steps} warm-up steps then cosine decay",
             "seed": config.seed,
+            "initialised_from": config.init,
             "device": str(device),
             "precision": precision,
             "wall_time_s_to_best": round(elapsed, 1),

@@ -88,6 +88,12 @@ class Lab:
         self.at.switch_page(f"{PAGES_DIR}/{page}.py").run()
         return self
 
+    def open_tab(self, key: str, label: str) -> Lab:
+        """Open a lazily drawn tab (``st.tabs(key=..., on_change="rerun")``) and run."""
+        self.at.session_state[key] = label
+        self.at.run()
+        return self
+
     def choose_sample(self, name: str) -> Lab:
         """Pick a gallery sample by its key in :data:`segcore.samples.SAMPLES`."""
         self.at.sidebar.radio(key="image_source").set_value("Sample gallery").run()
