@@ -16,35 +16,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
-from skimage import data
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import natural_image, timed  # noqa: E402
 
 from segcore import segment  # noqa: E402
-
-
-def natural_image(width: int, height: int) -> np.ndarray:
-    """A smooth natural image at any size: the astronaut, resized, plus mild noise."""
-    resized = cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_CUBIC)
-    noise = np.random.default_rng(0).integers(-4, 5, resized.shape)
-    return np.clip(resized.astype(np.int16) + noise, 0, 255).astype(np.uint8)
-
-
-def timed(func, repeats: int):
-    """Median wall time of ``repeats`` calls and the last call's result."""
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = func()
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds), result
 
 
 def main() -> None:

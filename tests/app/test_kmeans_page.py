@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,35 +14,11 @@ from streamlit.testing.v1 import AppTest
 import segcore
 from segcore.samples import load_sample
 from ui import teaching_rg_km as teach
+from tests.app import opening
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
 PAGE = "app_pages/kmeans.py"
-
-
-def open_page(sample: str | None = None) -> AppTest:
-    """The app opened on the K-means page (default sample unless ``sample`` is given)."""
-    at = AppTest.from_file(str(APP), default_timeout=90)
-    # The first run shows the default page; with no methods chosen the Compare page stops at once.
-    at.session_state["cmp_methods"] = []
-    at.run()
-    if sample is not None:
-        at.sidebar.selectbox(key="sample_name").set_value(sample).run()
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    return at
-
-
-def open_page_with(image: np.ndarray, name: str) -> AppTest:
-    """The page on an image of our own, put where the sidebar would put an upload."""
-    at = AppTest.from_file(str(APP), default_timeout=90)
-    at.session_state["cmp_methods"] = []
-    at.run()
-    for key, value in {"image": image, "original_image": image, "image_key": f"test-{name}", "image_name": name,
-                       "truth": None, "original_truth": None, "truth_name": None}.items():
-        at.session_state[key] = value
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    return at
+open_page = functools.partial(opening.open_page, PAGE)
+open_page_with = functools.partial(opening.open_page_with, PAGE)
 
 
 def figures(at: AppTest) -> list[dict]:
