@@ -388,10 +388,13 @@ def pair_files(images_dir: Path, masks_dir: Path) -> tuple[list[tuple[str, Path,
 
 
 def _predicted_instances(result: SegmentationResult, scores: metrics.Evaluation) -> np.ndarray:
-    """Instances of a prediction: the labels of instance methods, else the
+    """Instances of a prediction: the labels of instance methods, the split
+    nuclei a method reports in ``info["instances"]`` (the U-Net), else the
     connected components of the foreground that was scored."""
     if METHODS[result.method].output == "instances":
         return result.labels
+    if isinstance(result.info.get("instances"), np.ndarray):
+        return result.info["instances"]
     if result.mask is not None:
         foreground = result.mask
     else:
@@ -456,8 +459,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     the task is binary and at least one evaluated mask holds instance labels
     (more than one non-zero value), as DSB2018's ``labels`` folder does. The
     predicted instances are the labels of methods whose registry ``output``
-    is ``"instances"``, else the connected components of the scored
-    foreground.
+    is ``"instances"``, then ``info["instances"]`` where a method splits its
+    mask (the U-Net), else the connected components of the scored foreground.
 
     Prints a table of means per method; ``--json`` writes
     ``{"summary": {SPEC: {"iou", "dice", "pixel_accuracy", "precision",

@@ -466,3 +466,16 @@ def test_evaluate_on_dsb2018_labels(tmp_path, capsys):
     assert 0.5 < summary["iou"] <= 1.0
     assert 0.0 <= summary["dsb_score"] <= 1.0
     assert "DSB" in stdout
+
+
+def test_split_nuclei_reported_by_a_method_are_the_predicted_instances():
+    # Two touching squares: one connected component, but the method split them into two nuclei.
+    mask = np.zeros((6, 10), dtype=bool)
+    mask[1:5, 1:9] = True
+    split = np.zeros((6, 10), dtype=np.uint8)
+    split[1:5, 1:5], split[1:5, 5:9] = 1, 2
+    result = SegmentationResult("unet", mask.view(np.uint8), mask, info={"instances": split})
+    scores = metrics.evaluate(mask, result)
+    np.testing.assert_array_equal(cli._predicted_instances(result, scores), split)
+    del result.info["instances"]
+    assert cli._predicted_instances(result, scores).max() == 1  # connected components: one object
