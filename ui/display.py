@@ -16,6 +16,7 @@ import streamlit as st
 
 import segcore
 from segcore import viz
+from segcore.instances import to_instances
 from segcore.result import SegmentationResult
 
 from .state import Current
@@ -82,7 +83,9 @@ def summary_row(cur: Current, result: SegmentationResult) -> None:
     if result.mask is not None:
         cells[1].metric("Foreground", f"{100 * float(np.count_nonzero(result.mask)) / result.mask.size:.1f}%")
         count = result.info.get("count")
-        cells[2].metric("Regions / objects", f"{result.n_labels if count is None else count}")
+        if count is None:  # a plain mask: count its connected objects
+            count = to_instances(result.mask)[1]
+        cells[2].metric("Objects", f"{count}")
     else:  # clusters or classes: no foreground; every label counts, 0 included
         counts = np.bincount(result.labels.ravel())
         present = np.flatnonzero(counts)
@@ -104,6 +107,8 @@ def _mapping_text(mapping: dict[int, int]) -> str:
 
 
 def _seconds(value: float) -> str:
+    if value < 0.01:
+        return f"{value * 1000:.1f} ms"
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 

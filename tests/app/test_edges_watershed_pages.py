@@ -46,7 +46,7 @@ def test_edges_page_renders_the_default_sample(edges_page):
     expected = segcore.segment(IMAGE, "edges")
     assert edges_page.markdown_with("regions** · hysteresis") == [edges_line(expected)]
     assert edges_page.metrics()["IoU"] == f"{segcore.metrics.evaluate(TRUTH, expected).iou:.3f}"
-    assert edges_page.metrics()["Regions / objects"] == str(expected.info["count"])
+    assert edges_page.metrics()["Objects"] == str(expected.info["count"])
 
 
 def test_edges_sigma_changes_the_result(start_lab):
@@ -102,7 +102,7 @@ def test_watershed_page_renders_the_default_sample(watershed_page):
     assert "Distance to the background (bright = object centre); markers are its peaks" in captions
     expected = segcore.segment(IMAGE, "watershed")
     assert watershed_page.markdown_with("objects** after splitting") == [objects_line(expected)]
-    assert watershed_page.metrics()["Regions / objects"] == str(expected.info["count"])
+    assert watershed_page.metrics()["Objects"] == str(expected.info["count"])
 
 
 def test_watershed_size_histogram_holds_the_object_sizes(watershed_page):
@@ -123,7 +123,7 @@ def test_watershed_min_distance_changes_the_count_of_touching_objects(start_lab)
         lab.at.slider(key="ws_min_distance").set_value(min_distance).run()
         lab.assert_ok()
         expected = segcore.segment(TOUCHING, "watershed", min_distance=min_distance)
-        counts[min_distance] = int(lab.metrics()["Regions / objects"])
+        counts[min_distance] = int(lab.metrics()["Objects"])
         assert counts[min_distance] == expected.info["count"], min_distance
         assert lab.markdown_with("objects** after splitting") == [objects_line(expected)], min_distance
     assert counts[1] > counts[20]  # centres closer than the minimum distance merge

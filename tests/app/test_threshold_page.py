@@ -44,7 +44,7 @@ def test_renders_images_metrics_and_charts(defaults):
     assert captions[:3] == [f"Original — {SAMPLES[DEFAULT_SAMPLE].title}", "Overlay", "Mask (white = foreground)"]
     assert "th_hist" in defaults.charts()
     assert "th_watch_hist" not in defaults.charts()  # tabs are drawn only when opened
-    assert list(defaults.metrics()) == ["Run time", "Foreground", "Regions / objects", "IoU", "Dice", "Pixel accuracy"]
+    assert list(defaults.metrics()) == ["Run time", "Foreground", "Objects", "IoU", "Dice", "Pixel accuracy"]
     assert defaults.at.radio(key="th_mode").value == "Automatic"
     assert defaults.at.selectbox(key="th_algorithm").value == "otsu"
 
@@ -157,3 +157,8 @@ def test_try_all_tab_shows_every_automatic_threshold(start_lab):
     assert sorted(captions) == sorted(
         f"{titles[name]}: T = {result.info['threshold']:g} · IoU {segcore.metrics.iou(TRUTH, result.mask):.3f}"
         for name, result in expected.items())
+
+
+def test_objects_metric_counts_the_connected_objects_of_the_mask(defaults):
+    expected = segcore.segment(IMAGE, "threshold", algorithm="otsu")
+    assert defaults.metrics()["Objects"] == str(segcore.to_instances(expected.mask)[1])
