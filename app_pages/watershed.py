@@ -36,9 +36,11 @@ if result is not None:
                 f"components of the mask (plain connected components cannot separate touching objects).")
     left, right = st.columns(2)
     distance = result.info["distance"]
-    left.image(viz.heatmap(display.for_screen(distance), vmax=max(float(distance.max()), 1.0)),
-               caption="Distance to the background (bright = object centre); markers are its peaks",
-               width="stretch")
+    screen_distance = display.for_screen(distance)
+    left.image(viz.draw_points(viz.heatmap(screen_distance, vmax=max(float(distance.max()), 1.0)),
+                               result.info["markers"], scale=screen_distance.shape[1] / distance.shape[1], size=9),
+               caption="Distance to the background (bright = object centre); + marks the peaks that seed "
+                       "one object each", width="stretch")
     if sizes.size:
         right.plotly_chart(charts.size_histogram(sizes), key="ws_sizes")
 

@@ -127,6 +127,29 @@ def error_map(y_true: np.ndarray, y_pred: np.ndarray, *, image: np.ndarray | Non
     return out
 
 
+def draw_points(image: np.ndarray, points, *, scale: float = 1.0, numbered: bool = False,
+                size: int | None = None) -> np.ndarray:
+    """A copy of an RGB image with a cross at each (row, col) point (optionally numbered 1, 2, ...).
+
+    ``scale`` maps point coordinates (in the full image) to this picture, for
+    pictures shrunk or enlarged for the screen. A black cross under a white
+    one stays visible on any background.
+    """
+    out = to_rgb(image).copy()
+    side = max(out.shape[:2])
+    size = size or max(12, side // 25)
+    thickness, font = max(2, side // 200), side / 600
+    for number, (row, col) in enumerate(points, start=1):
+        centre = (int((col + 0.5) * scale), int((row + 0.5) * scale))
+        cv2.drawMarker(out, centre, (0, 0, 0), cv2.MARKER_CROSS, size + 2, 2 * thickness + 2)
+        cv2.drawMarker(out, centre, (255, 255, 255), cv2.MARKER_CROSS, size, thickness)
+        if numbered:
+            place = (centre[0] + size // 2 + 2, centre[1] - size // 2)
+            for color, width in (((0, 0, 0), 2 * thickness + 2), ((255, 255, 255), thickness)):
+                cv2.putText(out, str(number), place, cv2.FONT_HERSHEY_SIMPLEX, font, color, width, cv2.LINE_AA)
+    return out
+
+
 def heatmap(values: np.ndarray, *, colormap: int = cv2.COLORMAP_VIRIDIS, vmin: float = 0.0,
             vmax: float = 1.0) -> np.ndarray:
     """A float map (e.g. probabilities) as a colour image."""

@@ -9,6 +9,7 @@ from skimage.segmentation import find_boundaries
 
 from segcore.errors import InvalidMaskError, InvalidParameterError
 from segcore.viz import (
+    draw_points,
     FALSE_NEGATIVE,
     FALSE_POSITIVE,
     PALETTE,
@@ -283,3 +284,13 @@ def test_large_label_images_keep_their_values(rng, dtype):
     # Nearest neighbour: no new label values appear between regions.
     assert set(np.unique(out).tolist()) <= set(np.unique(labels).tolist())
     np.testing.assert_array_equal(out, cv2.resize(labels, (62, 100), interpolation=cv2.INTER_NEAREST))
+
+
+def test_draw_points_marks_each_point_and_leaves_the_input_alone():
+    image = np.zeros((40, 60, 3), dtype=np.uint8)
+    out = draw_points(image, [(10, 15), (30, 45)], size=9)
+    assert not image.any()  # a copy is drawn on
+    assert (out[10, 15] == 255).all() and (out[30, 45] == 255).all()  # white cross centres
+    assert (out[0, 0] == 0).all()
+    scaled = draw_points(np.zeros((20, 30, 3), np.uint8), [(10, 15)], scale=0.5, size=5)
+    assert (scaled[5, 7] == 255).all()

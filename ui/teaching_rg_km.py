@@ -115,25 +115,9 @@ def seeds_picture(cur: Current, result: SegmentationResult | None, seeds: list[t
         labels = cv2.resize(result.labels.astype(np.uint16), (screen.shape[1], screen.shape[0]),
                             interpolation=cv2.INTER_NEAREST)
         screen = viz.overlay(screen, labels, mode="boundary", thickness=2)
-    else:
-        screen = screen.copy()
-    side = max(screen.shape[:2])
-    size, thickness, font = max(12, side // 25), max(2, side // 200), side / 600
     numbered = len(seeds) <= NUMBERED_SEEDS
-    if not numbered:
-        size, thickness = size // 2, max(1, thickness // 2)
-    for number, (row, col) in enumerate(seeds, start=1):
-        centre = (int((col + 0.5) * scale), int((row + 0.5) * scale))
-        # A black cross under a white one stays visible on any background.
-        cv2.drawMarker(screen, centre, (0, 0, 0), cv2.MARKER_CROSS, size + 2, 2 * thickness + 2)
-        cv2.drawMarker(screen, centre, (255, 255, 255), cv2.MARKER_CROSS, size, thickness)
-        if numbered:
-            place = (centre[0] + size // 2 + 2, centre[1] - size // 2)
-            cv2.putText(screen, str(number), place, cv2.FONT_HERSHEY_SIMPLEX, font, (0, 0, 0), 2 * thickness + 2,
-                        cv2.LINE_AA)
-            cv2.putText(screen, str(number), place, cv2.FONT_HERSHEY_SIMPLEX, font, (255, 255, 255), thickness,
-                        cv2.LINE_AA)
-    return screen
+    size = max(12, max(screen.shape[:2]) // 25)
+    return viz.draw_points(screen, seeds, scale=scale, numbered=numbered, size=size if numbered else size // 2)
 
 
 def region_rows(result: SegmentationResult) -> list[dict[str, Any]]:

@@ -99,7 +99,7 @@ def test_watershed_page_renders_the_default_sample(watershed_page):
     assert watershed_page.at.title[0].value == "Watershed & instances"
     captions = watershed_page.image_captions()
     assert captions[:3] == [f"Original — {SAMPLES[DEFAULT_SAMPLE].title}", "Overlay", "Instances"]
-    assert "Distance to the background (bright = object centre); markers are its peaks" in captions
+    assert "Distance to the background (bright = object centre); + marks the peaks that seed one object each" in captions
     expected = segcore.segment(IMAGE, "watershed")
     assert watershed_page.markdown_with("objects** after splitting") == [objects_line(expected)]
     assert watershed_page.metrics()["Objects"] == str(expected.info["count"])
