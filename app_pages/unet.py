@@ -27,7 +27,8 @@ with st.container(border=True):
         devices = models.devices()
         device = st.selectbox("Device", ["auto"] + devices, key="unet_device",
                               help="'auto' uses a CUDA GPU when present, else Apple MPS, else the CPU.")
-        split = st.toggle("Count nuclei (split touching ones)", value=True, key="unet_split")
+        split = st.toggle("Count nuclei", value=True, key="unet_split",
+                          help="Split touching nuclei at the ridges of the mask's distance transform and count them.")
     with c3:
         threshold = st.slider("Probability threshold", 0.05, 0.95, models.default_threshold(model), step=0.05,
                               key="unet_threshold", help="Pixels with a probability above this are foreground.")
