@@ -33,4 +33,5 @@ def timed(func: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 
 def machine() -> str:
     """One line naming the machine, for the results table."""
-    return f"{platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPUs".replace("  ", " ")
+    name = " ".join(part for part in (platform.machine(), platform.processor()) if part)
+    return f"{name}, {os.cpu_count()} CPUs"
