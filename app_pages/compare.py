@@ -41,7 +41,7 @@ if cur.has_truth:
     tiles.append((viz.overlay(screen, display.labels_for_screen(cur.truth > 0), mode=overlay_mode, thickness=2,
                               colors=np.array([[0, 0, 0], [255, 255, 255]])), "Ground truth"))
 for label, result in results.items():
-    caption = f"{label} · {display._seconds(result.seconds)}"
+    caption = f"{label} · {display.run_time_text(result)}"
     if label in scores:
         caption += f" · IoU {scores[label]['iou']:.3f}"
     labels = result.labels if result.mask is None else result.mask

@@ -640,3 +640,13 @@ def test_lovasz_hinge_is_zero_when_confidently_right_and_one_minus_iou_scaled_ot
     assert lovasz_hinge(torch.ones_like(target), target).item() == pytest.approx(1.0)
     assert make_loss("bce+lovasz")(torch.ones_like(target), target).item() == pytest.approx(
         torch.nn.functional.binary_cross_entropy_with_logits(torch.ones_like(target), target).item() + 1.0)
+
+
+def test_model_load_time_is_reported_and_only_paid_once(tmp_path, rng):
+    folder = save_tiny_model(tmp_path / "fresh")
+    image = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    first = segcore.segment(image, "unet", model=str(folder), device="cpu")
+    second = segcore.segment(image, "unet", model=str(folder), device="cpu")
+    assert 0 < first.info["model_load_seconds"] <= first.seconds
+    # The second call finds the model in the cache: no reading of the file.
+    assert second.info["model_load_seconds"] < first.info["model_load_seconds"]

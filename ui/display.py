@@ -80,6 +80,8 @@ def summary_row(cur: Current, result: SegmentationResult) -> None:
     """Run time, foreground share, region count, and scores when there is a ground truth."""
     cells = st.columns(6 if cur.has_truth else 3)
     cells[0].metric("Run time", _seconds(result.seconds))
+    if note := _loading_note(result):
+        cells[0].caption(f"{note} (first run only)")
     if result.mask is not None:
         cells[1].metric("Foreground", f"{100 * float(np.count_nonzero(result.mask)) / result.mask.size:.1f}%")
         count = result.info.get("count")
@@ -110,6 +112,18 @@ def _seconds(value: float) -> str:
     if value < 0.01:
         return f"{value * 1000:.1f} ms"
     return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _loading_note(result: SegmentationResult) -> str:
+    """Says how much of the run time was the one-off model load (a first U-Net run), if it matters."""
+    loading = float(result.info.get("model_load_seconds", 0.0))
+    return f"incl. {_seconds(loading)} loading the model" if loading >= 0.5 else ""
+
+
+def run_time_text(result: SegmentationResult) -> str:
+    """The run time for a caption, with the model-loading part when there was one."""
+    note = _loading_note(result)
+    return _seconds(result.seconds) + (f" ({note})" if note else "")
 
 
 def download_row(cur: Current, result: SegmentationResult, *, key: str, labels: np.ndarray | None = None,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import time
+
 import numpy as np
 
 from ..errors import InvalidParameterError
@@ -85,7 +87,11 @@ def unet(
         raise InvalidParameterError(f"threshold must be between 0 and 1 (exclusive), got {threshold}")
     if tile_size < 64:
         raise InvalidParameterError(f"tile_size must be at least 64 pixels, got {tile_size}")
+    # The first call in a process loads the model (torch imports, weights);
+    # the time is reported so a caller can tell it from the inference itself.
+    load_start = time.perf_counter()
     loaded = load_model(model, device=device)
+    load_seconds = time.perf_counter() - load_start
     resolved_precision = resolve_precision(loaded.device, precision)
     probs = predict_probabilities(loaded, image, tile_size=tile_size, precision=resolved_precision,
                                   progress=progress)
@@ -96,6 +102,7 @@ def unet(
         "model": loaded.source,
         "class_names": loaded.class_names,
         "normalization": loaded.normalization,
+        "model_load_seconds": round(load_seconds, 4),
     }
     if loaded.classes == 1:
         probability = probs[0]
