@@ -189,6 +189,29 @@ def test_sampled_fit_in_chunks_matches_one_pass(monkeypatch):
     assert chunked.info["inertia"] == pytest.approx(whole.info["inertia"], rel=1e-12)
 
 
+@pytest.mark.parametrize("gray", [False, True])
+def test_table_assignment_of_plain_pixels_is_exact_and_chunk_independent(monkeypatch, gray):
+    # RGB (or gray) values as features take the lookup-table path; its labels,
+    # inertia and cluster statistics must be those of a float64 brute force.
+    image = _downscale(data.astronaut(), 120, 90)
+    if gray:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    calls = []
+    by_tables = clustering._assign_nearest_by_tables
+    monkeypatch.setattr(clustering, "_assign_nearest_by_tables",
+                        lambda *args: calls.append(1) or by_tables(*args))
+    whole = kmeans(image, n_clusters=4, sample_size=1_500)
+    assert calls, "plain pixel values should take the lookup-table path"
+    monkeypatch.setattr(clustering, "TABLE_ASSIGN_CHUNK", 1_000)
+    chunked = kmeans(image, n_clusters=4, sample_size=1_500)
+    pixels = image.reshape(image.shape[0] * image.shape[1], -1).astype(np.float64)
+    labels, inertia = _brute_force_assignment(pixels, whole.info["centers"])
+    for result in (whole, chunked):
+        assert np.array_equal(result.labels.ravel(), labels)
+        assert result.info["inertia"] == pytest.approx(inertia, rel=1e-9)
+        assert result.info["counts"].tolist() == np.bincount(labels, minlength=4).tolist()
+
+
 def test_auto_sampling_starts_above_the_full_fit_limit(monkeypatch):
     image = IMAGES["astronaut"]  # 4096 pixels
     assert kmeans(image, n_clusters=2).info["sampled"] is False

@@ -39,6 +39,9 @@ STEPS_PIXEL_LIMIT = 1024 * 1024
 GMM_SAMPLE_SIZE = 50_000
 #: Pixels per chunk when assigning all pixels after a sampled fit (bounds memory).
 ASSIGN_CHUNK = 1 << 18
+#: Pixels per chunk for the table-based assignment of plain pixel values (4
+#: float32 arrays of this length at a time: 16 MB).
+TABLE_ASSIGN_CHUNK = 1 << 20
 
 FEATURE_SPACES = ("rgb", "lab", "hsv", "gray")
 #: Weights of :func:`segcore.to_gray` (cv2 RGB2GRAY), for the mean gray of a cluster.
@@ -512,6 +515,11 @@ class _PixelFeatures:
             float(spatial_weight) * colour_range / max(math.hypot(height - 1, width - 1), 1.0)
         )
 
+    def plain_pixels(self) -> np.ndarray | None:
+        """The (N, C) uint8 pixel values when they are the features as they are, else None."""
+        plain = self.colour_is_pixel and self._position_scale == 0
+        return self._pixels if plain and self._pixels.dtype == np.uint8 else None
+
     def rows(self, index: slice | np.ndarray = slice(None), dtype: type | None = None) -> np.ndarray:
         """Feature rows (n, F) of the pixels at flat ``index``.
 
@@ -650,6 +658,9 @@ def _assign_nearest(
 
     centers = model.cluster_centers_
     n_clusters, n_features = centers.shape
+    pixels = pixel_features.plain_pixels()
+    if pixels is not None and np.dtype(label_type) == np.uint8:
+        return _assign_nearest_by_tables(centers, pixels)
     flat_labels = np.empty(pixel_features.n_pixels, dtype=label_type)
     counts = np.zeros(n_clusters, dtype=np.int64)
     sums = np.zeros((n_clusters, n_features))
@@ -667,14 +678,55 @@ def _assign_nearest(
             columns = np.ascontiguousarray(rows.T)
             for f in range(n_features):
                 sums[:, f] += np.bincount(chunk_labels, weights=columns[f], minlength=n_clusters)
-    # sum_k sum_(x in k) |x - c_k|^2 = sum |x|^2 - 2 sum_k S_k . c_k + sum_k n_k |c_k|^2,
-    # with S_k the feature sums: no per-pixel centre lookup is needed.
-    inertia = (
-        sum_of_squares
-        - 2.0 * float(np.sum(sums * centers))
-        + float(counts @ np.sum(centers**2, axis=1))
-    )
-    return flat_labels, max(inertia, 0.0), counts, sums
+    return flat_labels, _inertia(sum_of_squares, counts, sums, centers), counts, sums
+
+
+def _assign_nearest_by_tables(
+    centers: np.ndarray, pixels: np.ndarray
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """:func:`_assign_nearest` for uint8 pixel values as features (RGB or gray, no position).
+
+    The squared distance to a centre is a sum over channels of a function of
+    one uint8 value, so it is a 256-entry table per channel and centre, which
+    OpenCV applies (``cv2.LUT``) far faster than a general distance
+    computation. Distances are float32 here: a pixel almost exactly between
+    two centres may go to either, which a sampled fit allows anyway.
+    """
+    n_clusters, n_channels = centers.shape
+    levels = np.arange(256, dtype=np.float64)[:, None]
+    tables = [((levels - c) ** 2).astype(np.float32).reshape(256, 1, n_channels) for c in centers]
+    add_channels = np.ones((1, n_channels), dtype=np.float32)
+    flat_labels = np.empty(len(pixels), dtype=np.uint8)
+    counts = np.zeros(n_clusters, dtype=np.int64)
+    sums = np.zeros((n_clusters, n_channels))
+    sum_of_squares = 0.0
+    for chunk in _chunks(len(pixels), TABLE_ASSIGN_CHUNK):
+        values = pixels[chunk].reshape(-1, 1, n_channels)
+        best = cv2.transform(cv2.LUT(values, tables[0]), add_channels).ravel()
+        labels = np.zeros(len(best), dtype=np.uint8)
+        for k in range(1, n_clusters):
+            distance = cv2.transform(cv2.LUT(values, tables[k]), add_channels).ravel()
+            labels[distance < best] = k  # strict: ties keep the lower label, as argmin does
+            np.minimum(best, distance, out=best)
+        flat_labels[chunk] = labels
+        sum_of_squares += cv2.norm(values, cv2.NORM_L2SQR)  # integers, exact in float64
+        chunk_counts = np.bincount(labels, minlength=n_clusters)
+        counts += chunk_counts
+        for k in np.flatnonzero(chunk_counts):
+            member = (labels == k).view(np.uint8).reshape(-1, 1)
+            sums[k] += np.asarray(cv2.mean(values, mask=member)[:n_channels]) * chunk_counts[k]
+    return flat_labels, _inertia(sum_of_squares, counts, sums, centers), counts, sums
+
+
+def _inertia(sum_of_squares: float, counts: np.ndarray, sums: np.ndarray, centers: np.ndarray) -> float:
+    """Sum of squared distances to the assigned centres, from per-cluster statistics.
+
+    sum_k sum_(x in k) |x - c_k|^2 = sum |x|^2 - 2 sum_k S_k . c_k + sum_k n_k |c_k|^2,
+    with S_k the feature sums: no per-pixel centre lookup is needed, and the
+    float64 sums keep it exact where float32 per-pixel distances would not.
+    """
+    value = sum_of_squares - 2.0 * float(np.sum(sums * centers)) + float(counts @ np.sum(centers**2, axis=1))
+    return max(value, 0.0)
 
 
 def _lloyd_steps(
@@ -728,9 +780,9 @@ def _lloyd_steps(
     return steps
 
 
-def _chunks(n_pixels: int) -> Iterable[slice]:
-    for start in range(0, n_pixels, ASSIGN_CHUNK):
-        yield slice(start, min(start + ASSIGN_CHUNK, n_pixels))
+def _chunks(n_pixels: int, size: int = ASSIGN_CHUNK) -> Iterable[slice]:
+    for start in range(0, n_pixels, size):
+        yield slice(start, min(start + size, n_pixels))
 
 
 def _sample_indices(n_pixels: int, sample: int, random_state: int) -> np.ndarray:
