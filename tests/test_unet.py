@@ -30,6 +30,7 @@ from segcore.unet.model import (  # noqa: E402
     BUNDLED_MODELS,
     LoadedModel,
     build_network,
+    card_score_rows,
     load_model,
     read_card,
     resolve_device,
@@ -650,3 +651,12 @@ def test_model_load_time_is_reported_and_only_paid_once(tmp_path, rng):
     assert 0 < first.info["model_load_seconds"] <= first.seconds
     # The second call finds the model in the cache: no reading of the file.
     assert second.info["model_load_seconds"] < first.info["model_load_seconds"]
+
+
+def test_card_score_rows_of_the_bundled_card():
+    card = read_card(Path(BUNDLED_MODELS["nuclei"]))
+    rows = card_score_rows(card)
+    assert [row["method"] for row in rows][0] == "this model"
+    assert rows[0]["IoU"] == card["evaluation"]["unet"]["iou"]
+    assert any(name.startswith("fluorescence (") for name in rows[0])
+    assert card_score_rows({"training": {}}) == []

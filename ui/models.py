@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import tempfile
 from pathlib import Path
 
 import streamlit as st
 
-from segcore.unet.model import BUNDLED_MODELS, DEFAULT_MODEL, read_card
+from segcore.unet.model import BUNDLED_MODELS, DEFAULT_MODEL, card_score_rows, read_card
 
 SOURCES = ["Bundled nuclei model", "Local folder", "Upload files", "Hugging Face Hub"]
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "segcore_uploaded_models"
@@ -86,11 +85,16 @@ def model_card(model: str | None) -> None:
         return
     training = card.get("training", {})
     scores = card.get("evaluation", {})
-    if scores:
-        st.markdown("**Validation scores** (`python -m segcore evaluate` on the held-out DSB2018 split)")
-        st.json(scores, expanded=True)
+    rows = card_score_rows(card)
+    if rows:
+        st.markdown("**Validation scores** (means over images; the modality columns are IoU)")
+        st.dataframe(rows, hide_index=True)
+        details = [f"{label}: {scores[key]}" for key, label in
+                   (("data", "Data"), ("metric", "Metric"), ("command", "Measured with"),
+                    ("date", "Date"), ("machine", "Machine")) if key in scores]
+        st.caption("  \n".join(details))
     if training:
         st.markdown("**Training**")
-        st.json(training, expanded=False)
-    st.markdown("**Whole card**")
-    st.code(json.dumps(card, indent=2), language="json")
+        st.table({key.replace("_", " "): str(value) for key, value in training.items()})
+    with st.expander("The whole card (card.json)"):
+        st.json(card, expanded=False)

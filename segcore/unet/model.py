@@ -136,6 +136,36 @@ def read_card(folder: Path) -> dict[str, Any]:
     return card
 
 
+def card_score_rows(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """The validation scores of a model card as table rows, one per scored method.
+
+    Reads the ``"evaluation"`` section that ``bench/update_model_card.py``
+    writes: for each method (the model itself, then any baseline) its mean
+    IoU, Dice, pixel accuracy, DSB instance score and IoU per image modality
+    (columns named after the modality, with its number of images).
+    A card without that section gives no rows.
+
+    Examples
+    --------
+    >>> card = {"evaluation": {"unet": {"iou": 0.9, "dice": 0.95, "images": 3,
+    ...         "per_modality_iou": {"fluorescence": {"iou": 0.92, "images": 2}}}}}
+    >>> card_score_rows(card)
+    [{'method': 'this model', 'images': 3, 'IoU': 0.9, 'Dice': 0.95, 'fluorescence (2)': 0.92}]
+    """
+    names = {"unet": "this model", "baseline_otsu_auto_polarity": "Otsu (auto polarity)"}
+    columns = {"iou": "IoU", "dice": "Dice", "pixel_accuracy": "pixel acc.", "dsb_score": "DSB score"}
+    rows = []
+    for key, scores in card.get("evaluation", {}).items():
+        if not isinstance(scores, dict) or "iou" not in scores:
+            continue  # the section's description fields (data, command, date...)
+        row: dict[str, Any] = {"method": names.get(key, key.replace("_", " ")), "images": scores.get("images")}
+        row.update({label: scores[name] for name, label in columns.items() if name in scores})
+        for modality, part in sorted(scores.get("per_modality_iou", {}).items()):
+            row[f"{modality} ({part['images']})"] = part["iou"]
+        rows.append(row)
+    return rows
+
+
 def _looks_like_hub_id(source: str) -> bool:
     parts = source.split("/")
     return len(parts) == 2 and all(parts) and not source.startswith((".", "/", "~"))

@@ -72,7 +72,12 @@ def test_inside_the_network_and_model_card_tabs(start_lab):
     assert [tab.label for tab in lab.at.tabs][:3] == ["Result", "Inside the network", "Model card"]
     feature_maps = [c for c in lab.image_captions() if c.startswith("ch ")]
     assert feature_maps, "no feature maps in 'Inside the network'"
-    assert lab.at.json, "the model card shows no scores or training record"
+    tables = [frame.value for frame in lab.at.dataframe]
+    (scores,) = [t for t in tables if "method" in t.columns and "IoU" in t.columns]
+    assert list(scores["method"])[0] == "this model"
+    assert 0.5 < float(scores["IoU"].iloc[0]) <= 1.0
+    (training,) = lab.at.table
+    assert "best epoch" in training.value.index
 
 
 def test_threshold_slider_changes_the_mask(start_lab):
