@@ -216,6 +216,12 @@ def _ratio(numerator: int, denominator: int, both_empty: bool, empty_score: floa
     return numerator / denominator
 
 
+def _binary_score(name: str, y_true: Any, y_pred: Any, empty_score: float) -> float:
+    """One of :func:`_binary_scores` for a pair of arrays, inputs checked (iou, dice, ...)."""
+    empty_score = _check_empty_score(empty_score)
+    return _binary_scores(*_foreground_counts(*_check_pair(y_true, y_pred)), empty_score)[name]
+
+
 def _binary_scores(tp: int, fp: int, fn: int, empty_score: float) -> dict[str, float]:
     both_empty = tp + fp + fn == 0
     return {
@@ -273,8 +279,7 @@ def iou(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
     >>> iou([[0, 0]], [[0, 0]]), iou([[0, 0]], [[0, 0]], empty_score=0.0)
     (1.0, 0.0)
     """
-    empty_score = _check_empty_score(empty_score)
-    return _binary_scores(*_foreground_counts(*_check_pair(y_true, y_pred)), empty_score)["iou"]
+    return _binary_score("iou", y_true, y_pred, empty_score)
 
 
 def dice(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
@@ -304,8 +309,7 @@ def dice(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
     >>> dice([[1, 1, 0, 0]], [[0, 1, 1, 0]])
     0.5
     """
-    empty_score = _check_empty_score(empty_score)
-    return _binary_scores(*_foreground_counts(*_check_pair(y_true, y_pred)), empty_score)["dice"]
+    return _binary_score("dice", y_true, y_pred, empty_score)
 
 
 def precision(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
@@ -338,8 +342,7 @@ def precision(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
     >>> precision([[1, 0]], [[0, 0]])
     0.0
     """
-    empty_score = _check_empty_score(empty_score)
-    return _binary_scores(*_foreground_counts(*_check_pair(y_true, y_pred)), empty_score)["precision"]
+    return _binary_score("precision", y_true, y_pred, empty_score)
 
 
 def recall(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
@@ -370,8 +373,7 @@ def recall(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
     >>> recall([[1, 1, 0, 0]], [[0, 1, 1, 1]])
     0.5
     """
-    empty_score = _check_empty_score(empty_score)
-    return _binary_scores(*_foreground_counts(*_check_pair(y_true, y_pred)), empty_score)["recall"]
+    return _binary_score("recall", y_true, y_pred, empty_score)
 
 
 def pixel_accuracy(y_true: Any, y_pred: Any, *, binary: bool = True) -> float:

@@ -654,13 +654,14 @@ def _assign_nearest(
 ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     """Nearest-centre label of every pixel, the inertia over all pixels, and
     the pixel count and feature sums of each cluster."""
-    from sklearn import config_context
-
     centers = model.cluster_centers_
-    n_clusters, n_features = centers.shape
     pixels = pixel_features.plain_pixels()
     if pixels is not None and np.dtype(label_type) == np.uint8:
         return _assign_nearest_by_tables(centers, pixels)
+
+    from sklearn import config_context
+
+    n_clusters, n_features = centers.shape
     flat_labels = np.empty(pixel_features.n_pixels, dtype=label_type)
     counts = np.zeros(n_clusters, dtype=np.int64)
     sums = np.zeros((n_clusters, n_features))
