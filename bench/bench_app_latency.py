@@ -29,22 +29,22 @@ import argparse
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from playwright.sync_api import expect, sync_playwright
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.common import machine  # noqa: E402
 from segcore.synthetic import make_image  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, free_port, healthy  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, VIEWPORT, AppDidNotStart, start_app, stop_app  # noqa: E402
+from tests.browser.pages import wait_idle  # noqa: E402
 
 HEIGHT, WIDTH = 1250, 1600  # 2.0 Mpx
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-BUSY = '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stAppSkeleton"]'
 TIMEOUT_MS = 180_000
 CHANGE_TIMEOUT_MS = 60_000
 
@@ -110,19 +110,6 @@ def write_test_image(path: Path) -> None:
     Image.fromarray(sample.image).save(path)
 
 
-def start_server(port: int, log_path: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
-    with open(log_path, "wb") as log:
-        return subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_idle(page, expect) -> None:
-    expect(page.locator(IDLE)).to_have_count(1, timeout=TIMEOUT_MS)
-    expect(page.locator(BUSY)).to_have_count(0, timeout=TIMEOUT_MS)
-
-
 def settle(page) -> tuple[float, float, int]:
     page.wait_for_function(SETTLED, timeout=CHANGE_TIMEOUT_MS, polling=20)
     seconds, first_image, reruns = page.evaluate(MEASURE)
@@ -134,25 +121,25 @@ def choose_option(page, selectbox, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def measure(page, expect, presses: int, switches: int, image_path: Path) -> dict[str, list[tuple[float, float, int]]]:
+def measure(page, presses: int, switches: int, image_path: Path) -> dict[str, list[tuple[float, float, int]]]:
     main = page.get_by_test_id("stMain")
     sidebar = page.get_by_test_id("stSidebar")
     expect(page.locator("h1").first).to_have_text("Thresholding", timeout=TIMEOUT_MS)
-    wait_idle(page, expect)
+    wait_idle(page, TIMEOUT_MS)
 
     sidebar.get_by_test_id("stRadio").get_by_text("Upload", exact=True).click()
     expect(sidebar.get_by_test_id("stFileUploaderDropzoneInput")).to_have_count(2, timeout=TIMEOUT_MS)
-    wait_idle(page, expect)
+    wait_idle(page, TIMEOUT_MS)
     started = time.perf_counter()
     sidebar.get_by_test_id("stFileUploaderDropzoneInput").nth(0).set_input_files(image_path)
     expect(sidebar).to_contain_text(f"{image_path.name} · {WIDTH}×{HEIGHT} px", timeout=TIMEOUT_MS)
-    wait_idle(page, expect)
+    wait_idle(page, TIMEOUT_MS)
     upload_seconds = time.perf_counter() - started
 
     main.get_by_test_id("stRadio").get_by_text("Fixed value", exact=True).click()
     slider = main.get_by_test_id("stSlider").filter(has_text="Threshold value T")
     expect(slider).to_have_count(1, timeout=TIMEOUT_MS)
-    wait_idle(page, expect)
+    wait_idle(page, TIMEOUT_MS)
     page.evaluate(RECORDER)
 
     timings: dict[str, list[tuple[float, float, int]]] = {"upload (s, not timed in page)": [(upload_seconds, 0, 0)]}
@@ -165,7 +152,7 @@ def measure(page, expect, presses: int, switches: int, image_path: Path) -> dict
     main.get_by_test_id("stRadio").get_by_text("Automatic", exact=True).click()
     method = main.get_by_test_id("stSelectbox").filter(has_text="Automatic method")
     expect(method).to_have_count(1, timeout=TIMEOUT_MS)
-    wait_idle(page, expect)
+    wait_idle(page, TIMEOUT_MS)
     for index in range(switches):
         target = "Li (minimum cross-entropy)" if index % 2 == 0 else "Otsu"
         choose_option(page, method, target)
@@ -181,35 +168,24 @@ def main() -> None:
     parser.add_argument("--switches", type=int, default=6)
     args = parser.parse_args()
 
-    from playwright.sync_api import expect, sync_playwright
-
     with tempfile.TemporaryDirectory() as folder:
         image_path = Path(folder) / "bench_2mp.png"
         write_test_image(image_path)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        log_path = Path(folder) / "server.log"
-        server = start_server(port, log_path)
         try:
-            deadline = time.monotonic() + 60
-            while not healthy(url):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the server did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
-                time.sleep(0.25)
+            server, url = start_app(Path(folder) / "server.log")
+        except AppDidNotStart as error:
+            raise SystemExit(str(error)) from None
+        try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                                      args=CHROMIUM_FLAGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 1700})
+                page = browser.new_page(viewport=VIEWPORT)
                 page.goto(url + "/threshold")
-                timings = measure(page, expect, args.presses, args.switches, image_path)
+                timings = measure(page, args.presses, args.switches, image_path)
                 version = browser.version
                 browser.close()
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_app(server)
 
     print(f"2 Mpx image ({WIDTH}x{HEIGHT}), Thresholding page; seconds from the input to an idle app")
     print(f"{'change':34} {'n':>3} {'median':>8} {'max':>8} {'image med':>10} {'reruns':>7}")
@@ -223,7 +199,7 @@ def main() -> None:
         print(f"{name:34} {len(rows):3} {statistics.median(seconds):8.3f} {max(seconds):8.3f} "
               f"{statistics.median(images):10.3f} {'/'.join(map(str, reruns)):>7}")
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average {load}; "
+    print(f"machine: {machine()}, load average {load}; "
           f"Chromium {version}; python {platform.python_version()}")
 
 

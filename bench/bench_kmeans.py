@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import natural_image, timed  # noqa: E402
+from bench.common import machine, natural_image, timed  # noqa: E402
 
 from segcore import segment  # noqa: E402
 
@@ -35,7 +33,7 @@ def main() -> None:
 
     from sklearn.cluster import KMeans
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+    print(f"machine: {machine()}, "
           f"load average {os.getloadavg()[0]:.2f} at start")
     header = (f"{'image':>10} {'K':>2} {'sklearn s':>10} {'segcore s':>10} {'speed-up':>9} "
               f"{'sklearn inertia':>16} {'segcore inertia':>16} {'rel. diff':>10}  notes")

@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import struct
 import sys
-import time
 import zlib
 from pathlib import Path
 
@@ -28,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import natural_image, timed  # noqa: E402
+from bench.common import machine, natural_image, timed  # noqa: E402
 
 from segcore import InvalidImageError, load_image, load_mask  # noqa: E402
 
@@ -73,7 +71,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (median)")
     args = parser.parse_args()
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+    print(f"machine: {machine()}, "
           f"load average {os.getloadavg()[0]:.2f} at start")
     width, height = 4000, 3000
     rgb = natural_image(width, height)

@@ -25,8 +25,6 @@ OpenCV counterpart; it is timed once. Mpx/s counts region pixels.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import time
@@ -37,6 +35,7 @@ import numpy as np
 
 # Run as a script from a checkout: make the repository's segcore importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import machine  # noqa: E402
 import segcore  # noqa: E402
 from segcore.synthetic import make_image  # noqa: E402
 
@@ -116,7 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--auto-only", action="store_true", help="skip the 12 MP flood-fill part")
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
+    print(f"machine: {machine()}")
     print()
     bench_automatic()
     if args.auto_only:

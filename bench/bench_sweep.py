@@ -41,6 +41,7 @@ from pathlib import Path
 # Run as a script from a checkout: make the repository's segcore importable.
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.common import machine  # noqa: E402
 from segcore.robustness import DEFAULT_SWEEP_PRESETS, levels_between, sweep  # noqa: E402
 from segcore.synthetic import DEGRADATIONS  # noqa: E402
 
@@ -138,7 +139,7 @@ def main() -> None:
     for label, values in totals.items():
         verdict = "met" if max(values) < LIMIT_SECONDS else "NOT met"
         print(f"slowest sweep, {label}: {max(values):.2f} s (requirement {verdict})")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
+    print(f"machine: {machine()}, torch {torch.__version__} "
           f"(default {os.cpu_count()} threads; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} here), "
           f"python {platform.python_version()}; medians of {args.repeats} warm sweeps")
 

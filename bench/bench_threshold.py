@@ -22,7 +22,6 @@ times drift.
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import sys
 import time
@@ -37,6 +36,7 @@ from skimage.filters import threshold_niblack, threshold_otsu, threshold_sauvola
 # Run as a script from a checkout: make the repository's segcore importable.
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.common import machine  # noqa: E402
 import segcore  # noqa: E402
 from segcore import metrics  # noqa: E402
 from segcore.cli import pair_files  # noqa: E402
@@ -189,7 +189,7 @@ def bench_quality() -> None:
 
 
 def main() -> None:
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs")
+    print(f"machine: {machine()}")
     print()
     bench_otsu()
     print()

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -26,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import machine  # noqa: E402
 import segcore  # noqa: E402
 from segcore.synthetic import make_image  # noqa: E402
 
@@ -90,7 +89,7 @@ def main() -> None:
 
     from segcore.unet.model import available_devices
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
+    print(f"machine: {machine()}, torch "
           f"{torch.__version__}, {torch.get_num_threads()} threads")
     if torch.cuda.is_available():
         print(f"GPU: {torch.cuda.get_device_name(0)}")

@@ -47,6 +47,44 @@ def healthy(url: str) -> bool:
         return False
 
 
+class AppDidNotStart(RuntimeError):
+    """The Streamlit server exited or did not answer in time; the message holds its log's end."""
+
+
+def start_app(log_path: Path, *, extra_args: tuple[str, ...] = (), env: dict | None = None
+              ) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run app.py`` on a free local port and wait until it answers.
+
+    Returns the process and its base URL; stop it with :func:`stop_app`. The
+    server's output goes to ``log_path``.
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.address", "127.0.0.1", "--server.port", str(port),
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *extra_args]
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while not healthy(url):
+        if server.poll() is not None or time.monotonic() > deadline:
+            stop_app(server)
+            raise AppDidNotStart(f"the Streamlit server did not start (exit code {server.poll()}); "
+                                 f"its log:\n{log_path.read_text(errors='replace')[-4000:]}")
+        time.sleep(0.25)
+    return server, url
+
+
+def stop_app(server: subprocess.Popen) -> None:
+    """Stop a server from :func:`start_app`, and only it."""
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(10)
+
+
 def pytest_collection_modifyitems(config, items):
     """Skip every browser test, with the reason, on a machine without Chromium."""
     if CHROMIUM.exists():
@@ -61,32 +99,17 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory) -> str:
     """Base URL of a Streamlit server running the dashboard for this test session."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--server.port", str(port),
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-               # a failing test shows the real error instead of the redacted one users see
-               "--client.showErrorDetails", "full"]
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        deadline = time.monotonic() + SERVER_START_SECONDS
-        while not healthy(url):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the Streamlit server did not start (exit code {server.poll()}); "
-                            f"its log:\n{log_path.read_text(errors='replace')[-4000:]}")
-            time.sleep(0.25)
+        # a failing test shows the real error instead of the redacted one users see
+        server, url = start_app(log_path, extra_args=("--client.showErrorDetails", "full"), env=env)
+    except AppDidNotStart as error:
+        pytest.fail(str(error))
+    try:
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
+        stop_app(server)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import files
+from tests.browser.pages import assert_no_exception, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -21,20 +22,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 FIRST_LOAD_MS = 180_000
 RERUN_MS = 90_000
 expect.set_options(timeout=RERUN_MS)
-
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-BUSY = '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stAppSkeleton"]'
-
-
-def wait_idle(page: Page) -> None:
-    """Wait until the script run has finished and Streamlit shows no running indicator."""
-    expect(page.locator(IDLE)).to_have_count(1)
-    expect(page.locator(BUSY)).to_have_count(0)
-
-
-def assert_no_exception(page: Page) -> None:
-    exceptions = page.get_by_test_id("stException")
-    assert exceptions.count() == 0, exceptions.first.inner_text()
 
 
 def assert_images_loaded(page: Page) -> int:

@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from segcore.robustness import DEFAULT_SWEEP_PRESETS
+from tests.browser.pages import IDLE, assert_no_exception, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,19 +26,7 @@ RERUN_MS = 90_000
 ANIMATION_SECONDS = 8
 expect.set_options(timeout=RERUN_MS)
 
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-BUSY = '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stAppSkeleton"]'
 KEPT = ["Otsu threshold", "Local threshold (mean)"]
-
-
-def wait_idle(page: Page) -> None:
-    expect(page.locator(IDLE)).to_have_count(1)
-    expect(page.locator(BUSY)).to_have_count(0)
-
-
-def assert_no_exception(page: Page) -> None:
-    exceptions = page.get_by_test_id("stException")
-    assert exceptions.count() == 0, exceptions.first.inner_text()
 
 
 def screenshot(page: Page, folder, name: str) -> None:
