@@ -307,3 +307,86 @@ def test_batch_shapes():
     images, masks = batch(samples, sampling_weights(samples), 4, Augmentation(crop=32), np.random.default_rng(0))
     assert images.shape == (4, 3, 32, 32) and images.dtype == np.float32
     assert masks.shape == (4, 1, 32, 32) and masks.dtype == np.float32
+
+
+# --- levers of the bundled model's second stage: border weights, stain jitter, EMA ------------
+
+
+def test_border_weights_are_heaviest_in_the_gap_between_touching_nuclei():
+    from segcore.unet.data import border_weights
+
+    labels = np.zeros((40, 60), np.int32)
+    labels[10:30, 10:28] = 1
+    labels[10:30, 31:49] = 2  # a 3-pixel gap between the two nuclei
+    weights = border_weights(labels, w0=10.0, sigma=5.0)
+    assert np.all(weights[labels > 0] == 1.0)  # nuclei weigh 1
+    gap = weights[20, 29]  # d1 = d2 = 2 in the middle of the gap
+    assert gap == pytest.approx(1 + 10 * np.exp(-(2 + 2) ** 2 / 50), rel=1e-4)
+    assert gap > weights[6, 29] > 1.0  # above the gap: both nuclei nearby, but farther
+    assert weights[20, 5] == pytest.approx(1.0, abs=1e-6)  # beside one nucleus only: d2 is large
+    assert weights[0, 59] == pytest.approx(1.0, abs=1e-3)  # far from both
+
+
+def test_border_weights_of_a_single_nucleus_stay_one():
+    from segcore.unet.data import border_weights
+
+    labels = np.zeros((30, 30), np.int32)
+    labels[10:20, 10:20] = 1
+    assert np.all(border_weights(labels, w0=10.0) == 1.0)  # no second nucleus: no gap
+
+
+def test_stain_jitter_changes_colour_but_not_structure():
+    from segcore.unet.data import stain_jitter
+
+    rng = np.random.default_rng(0)
+    image = make_image((64, 64), n_objects=4, radius=(6, 10), seed=1).image
+    jittered = stain_jitter(image, 0.2, rng)
+    assert jittered.shape == image.shape and jittered.dtype == np.uint8
+    assert not np.array_equal(jittered, image)
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(float)
+    gray_j = cv2.cvtColor(jittered, cv2.COLOR_RGB2GRAY).astype(float)
+    assert np.corrcoef(gray.ravel(), gray_j.ravel())[0, 1] > 0.9
+
+
+def test_augment_carries_the_loss_weights_with_the_mask():
+    labels = np.zeros((64, 64), np.int32)
+    labels[10:30, 10:28] = 1
+    labels[10:30, 31:49] = 2
+    sample = Sample("x", np.zeros((64, 64, 3), np.uint8), labels > 0, "histology")
+    from segcore.unet.data import border_weights
+
+    sample.weights = border_weights(labels, 5.0).astype(np.float16)
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        _, target = augment(sample, Augmentation(crop=48, scale=(1.0, 1.0), stain=0.1), rng)
+        assert target.shape == (2, 48, 48)
+        mask, weights = target
+        # Without zoom the crop is exact: weights above 1 sit only on background, wherever it landed.
+        assert np.all(weights[mask > 0.5] <= 1.05)
+
+
+@pytest.mark.slow
+def test_training_with_ema_border_weights_and_stain_exports_the_average(dataset, tmp_path):
+    out = tmp_path / "out"
+    previous_threads = torch.get_num_threads()
+    try:  # one epoch (so the exported epoch is the checkpointed one), large steps
+        code = main(train_args(dataset, out, epochs=1) + ["--ema", "0.5", "--border-weight", "5", "--lr", "0.05",
+                                                          "--warmup-steps", "1", "--stain", "0.1",
+                                                          "--modality-weights", "histology=4"])
+    finally:
+        torch.set_num_threads(previous_threads)
+    assert code == 0
+    card = json.loads((out / "best" / "card.json").read_text())
+    assert card["training"]["ema_decay"] == 0.5 and card["training"]["border_weight_w0"] == 5.0
+    assert card["training"]["modality_weights"]["histology"] == 4.0
+    state = torch.load(out / "last.pt", weights_only=True)
+    assert int(state["ema"]["n_averaged"]) == 2  # 1 epoch x 2 steps
+    from safetensors.torch import load_file
+
+    exported = load_file(str(out / "best" / "model.safetensors"))
+    average = {k.removeprefix("module."): v for k, v in state["ema"].items()}
+    key = next(k for k in exported if exported[k].is_floating_point() and exported[k].numel() > 100)
+    # What was exported is the average (to fp16 precision), not the last raw weights.
+    assert torch.allclose(exported[key].float(), average[key].half().float())
+    assert not torch.allclose(average[key], state["model"][key])
+    assert load_model(out / "best").network is not None

@@ -8,6 +8,8 @@ Layout (the DSB2018 copy in ``../shared/data/dsb2018`` follows it)::
       val/images/<id>.png    val/masks/<id>.png
 
 Masks are read with :func:`segcore.load_mask`; any non-zero value is nucleus.
+When the split also has ``labels/<id>.png`` (one value per nucleus), they are
+read for the border weights of the loss (:func:`border_weights`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from scipy import ndimage
 
 from ..errors import InvalidParameterError
 from ..loading import load_image, load_mask
@@ -32,6 +36,40 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 MODALITY_WEIGHTS = {"fluorescence": 1.0, "histology": 2.0, "brightfield": 3.0}
 
 
+# The U-Net paper's weight map (Ronneberger et al., 2015, eq. 2): background
+# pixels in the thin gaps between touching nuclei weigh up to 1 + W0 in the
+# cross-entropy, so the network learns to keep those gaps open.
+BORDER_SIGMA = 5.0  # pixels
+
+
+def border_weights(labels: np.ndarray, w0: float, sigma: float = BORDER_SIGMA) -> np.ndarray:
+    """Per-pixel loss weights ``1 + w0 * exp(-(d1 + d2)**2 / (2 sigma**2))`` on background.
+
+    ``d1``, ``d2`` are the distances to the nearest and second-nearest nucleus
+    of the instance image ``labels``; nuclei themselves weigh 1. Distances are
+    measured inside each nucleus's bounding box grown by 3 sigma, which is
+    exact wherever the term is not negligible.
+    """
+    h, w = labels.shape
+    nearest = np.full((h, w), np.inf, dtype=np.float32)
+    second = np.full((h, w), np.inf, dtype=np.float32)
+    reach = int(3 * sigma)
+    for index, box in enumerate(ndimage.find_objects(labels), start=1):
+        if box is None:
+            continue
+        rows = slice(max(box[0].start - reach, 0), min(box[0].stop + reach, h))
+        cols = slice(max(box[1].start - reach, 0), min(box[1].stop + reach, w))
+        distance = ndimage.distance_transform_edt(labels[rows, cols] != index).astype(np.float32)
+        near, sec = nearest[rows, cols], second[rows, cols]
+        sec[:] = np.minimum(sec, np.maximum(near, distance))
+        near[:] = np.minimum(near, distance)
+    gap = nearest + second
+    weights = np.ones((h, w), dtype=np.float32)
+    background = (labels == 0) & np.isfinite(gap)
+    weights[background] += w0 * np.exp(-(gap[background] ** 2) / (2 * sigma**2))
+    return weights
+
+
 @dataclass
 class Sample:
     """One training or validation image in memory."""
@@ -40,6 +78,8 @@ class Sample:
     image: np.ndarray  # (H, W, 3) uint8
     mask: np.ndarray  # (H, W) bool
     modality: str = "unknown"
+    labels: np.ndarray | None = None  # (H, W) instance labels, when the split has them
+    weights: np.ndarray | None = None  # (H, W) float16 loss weights (border_weights), when asked for
     stats: Normalization = field(init=False)
 
     def __post_init__(self) -> None:
@@ -55,8 +95,14 @@ def read_modalities(data_dir: Path) -> dict[str, str]:
         return {row["id"]: row.get("modality", "unknown") for row in csv.DictReader(handle)}
 
 
-def load_split(data_dir: str | Path, split: str, *, limit: int | None = None) -> list[Sample]:
-    """Read ``data_dir/split/images`` and the masks of the same stem into memory."""
+def load_split(data_dir: str | Path, split: str, *, limit: int | None = None,
+               border_weight: float = 0.0) -> list[Sample]:
+    """Read ``data_dir/split/images`` and the masks of the same stem into memory.
+
+    ``border_weight`` > 0 computes each sample's loss weights with
+    :func:`border_weights` from ``split/labels`` (or, without labels, from the
+    mask's connected components).
+    """
     data_dir = Path(data_dir)
     image_dir = data_dir / split / "images"
     mask_dir = data_dir / split / "masks"
@@ -73,7 +119,15 @@ def load_split(data_dir: str | Path, split: str, *, limit: int | None = None) ->
             continue
         image = load_image(path)
         mask = load_mask(masks[path.stem], shape=image.shape) > 0
-        samples.append(Sample(path.stem, image, mask, modalities.get(path.stem, "unknown")))
+        sample = Sample(path.stem, image, mask, modalities.get(path.stem, "unknown"))
+        if border_weight > 0:
+            label_path = data_dir / split / "labels" / f"{path.stem}.png"
+            if label_path.is_file():
+                labels = cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED).astype(np.int32)
+            else:
+                labels = ndimage.label(mask)[0]
+            sample.weights = border_weights(labels, border_weight).astype(np.float16)
+        samples.append(sample)
         if limit is not None and len(samples) >= limit:
             break
     if not samples:
@@ -81,11 +135,12 @@ def load_split(data_dir: str | Path, split: str, *, limit: int | None = None) ->
     return samples
 
 
-def sampling_weights(samples: list[Sample]) -> np.ndarray:
+def sampling_weights(samples: list[Sample], modality_weights: dict[str, float] | None = None) -> np.ndarray:
     """Per-image probability of being picked for a crop (sums to 1)."""
+    modality_weights = MODALITY_WEIGHTS if modality_weights is None else {**MODALITY_WEIGHTS, **modality_weights}
     weights = np.array(
         [
-            MODALITY_WEIGHTS.get(s.modality, 1.0) * np.sqrt(s.mask.size / 65536.0)
+            modality_weights.get(s.modality, 1.0) * np.sqrt(s.mask.size / 65536.0)
             for s in samples
         ]
     )
@@ -107,6 +162,23 @@ class Augmentation:
     p_channel_shuffle: float = 0.3
     p_blur: float = 0.15
     noise_std: float = 0.05
+    stain: float = 0.0  # H&E stain jitter: HED channel scale 1 ± stain, shift ± stain / 2
+
+
+def stain_jitter(image: np.ndarray, amount: float, rng: np.random.Generator) -> np.ndarray:
+    """Vary the haematoxylin, eosin and DAB densities of an RGB uint8 crop.
+
+    Colour deconvolution (scikit-image's ``rgb2hed``) separates the stains;
+    each is scaled and shifted a little, then mixed back with ``hed2rgb``:
+    the colour changes a different lab's staining would make.
+    """
+    from skimage.color import hed2rgb, rgb2hed
+
+    hed = rgb2hed(image)
+    scale = rng.uniform(1 - amount, 1 + amount, size=3)
+    shift = rng.uniform(-amount / 2, amount / 2, size=3) * hed.reshape(-1, 3).std(axis=0)
+    rgb = hed2rgb(hed * scale + shift)
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def _crop_region(rng: np.random.Generator, size: int, length: int) -> tuple[int, int]:
@@ -130,26 +202,41 @@ def _take(array: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np
 
 
 def augment(sample: Sample, aug: Augmentation, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One random training crop: ((3, S, S) float32 normalised image, (S, S) float32 mask)."""
+    """One random training crop: ((3, S, S) float32 normalised image, (S, S) float32 mask).
+
+    With ``sample.weights`` the mask comes back as (2, S, S): the mask and the
+    crop's loss weights, transformed alike.
+    """
     zoom = float(np.exp(rng.uniform(np.log(aug.scale[0]), np.log(aug.scale[1]))))
     source = max(8, int(round(aug.crop / zoom)))
     h, w = sample.mask.shape
     rows, cols = _crop_region(rng, source, h), _crop_region(rng, source, w)
     image = _take(sample.image, rows, cols)
     mask = _take(sample.mask.view(np.uint8), rows, cols)
+    weights = None if sample.weights is None else _take(sample.weights.astype(np.float32), rows, cols)
     if source != aug.crop:
         interp = cv2.INTER_AREA if source > aug.crop else cv2.INTER_LINEAR
         image = cv2.resize(image, (aug.crop, aug.crop), interpolation=interp)
         # Resize the mask as a float and re-threshold: nearest-neighbour would
         # shift boundaries by up to half a source pixel.
         mask = cv2.resize(mask.astype(np.float32), (aug.crop, aug.crop), interpolation=cv2.INTER_LINEAR) >= 0.5
+        if weights is not None:
+            weights = cv2.resize(weights, (aug.crop, aug.crop), interpolation=cv2.INTER_LINEAR)
     else:
         mask = mask.astype(bool)
 
     k = int(rng.integers(0, 4))
     image, mask = np.rot90(image, k), np.rot90(mask, k)
-    if rng.random() < 0.5:
+    flip = rng.random() < 0.5
+    if flip:
         image, mask = image[:, ::-1], mask[:, ::-1]
+    if weights is not None:
+        weights = np.rot90(weights, k)
+        weights = weights[:, ::-1] if flip else weights
+        mask = np.stack([mask, weights])
+
+    if aug.stain > 0 and sample.modality == "histology":
+        image = stain_jitter(np.ascontiguousarray(image), aug.stain, rng)
 
     gamma = rng.uniform(*aug.gamma)
     lut = np.clip(255.0 * (np.arange(256) / 255.0) ** gamma, 0, 255).astype(np.uint8)
@@ -173,9 +260,10 @@ def augment(sample: Sample, aug: Augmentation, rng: np.random.Generator) -> tupl
 
 def batch(samples: list[Sample], weights: np.ndarray, size: int, aug: Augmentation,
           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A batch of augmented crops: (N, 3, S, S) images and (N, 1, S, S) masks."""
+    """A batch of augmented crops: (N, 3, S, S) images and (N, 1, S, S) masks
+    ((N, 2, S, S) with the loss weights as the second channel when the samples have them)."""
     picks = rng.choice(len(samples), size=size, p=weights)
     pairs = [augment(samples[i], aug, rng) for i in picks]
     images = np.stack([p[0] for p in pairs])
-    masks = np.stack([p[1] for p in pairs])[:, None]
+    masks = np.stack([p[1] if p[1].ndim == 3 else p[1][None] for p in pairs])
     return images, masks

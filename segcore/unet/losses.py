@@ -55,11 +55,12 @@ def make_loss(name: str):
         intersection = (probs * target).sum()
         return intersection, probs.sum(), target.sum()
 
-    def loss(logits, target):
+    def loss(logits, target, weight=None):
+        """``weight``: optional per-pixel weights of the cross-entropy term (same shape as ``target``)."""
         logits = logits.float()
         total = logits.new_zeros(())
         if name in ("bce", "bce+dice", "bce+lovasz"):
-            total = total + F.binary_cross_entropy_with_logits(logits, target)
+            total = total + F.binary_cross_entropy_with_logits(logits, target, weight=weight)
         if name in ("dice", "bce+dice"):
             inter, p, g = soft_overlap(logits, target)
             total = total + 1.0 - (2.0 * inter + _SMOOTH) / (p + g + _SMOOTH)

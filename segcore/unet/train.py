@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterError, SegcoreError
-from .data import Augmentation, Sample, batch, load_split, sampling_weights
+from .data import MODALITY_WEIGHTS, Augmentation, Sample, batch, load_split, sampling_weights
 from .losses import LOSSES, make_loss
 from .model import CARD_FILE, DEFAULT_ARCHITECTURE, LoadedModel, build_network, resolve_device
 
@@ -62,6 +62,10 @@ class TrainConfig:
     limit_val: int | None = None
     resume: bool = False
     init: str | None = None
+    ema: float = 0.0
+    border_weight: float = 0.0
+    stain: float = 0.0
+    modality_weights: dict[str, float] = field(default_factory=dict)
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
@@ -94,10 +98,33 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     parser.add_argument("--init", default=None, metavar="MODEL_DIR",
                         help="start from the weights of a saved model (save_pretrained folder) to fine-tune it")
+    parser.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                        help="validate and export an exponential moving average of the weights "
+                             "(e.g. 0.999; 0: off)")
+    parser.add_argument("--border-weight", type=float, default=0.0, metavar="W0",
+                        help="U-Net paper border weighting: background between touching nuclei weighs "
+                             "up to 1 + W0 in the cross-entropy (e.g. 5; 0: off)")
+    parser.add_argument("--stain", type=float, default=0.0,
+                        help="H&E stain jitter in HED space for histology crops (e.g. 0.1; 0: off)")
+    parser.add_argument("--modality-weights", default="", metavar="NAME=W,...",
+                        help="crop sampling weight per modality, over the defaults "
+                             + ", ".join(f"{k}={v:g}" for k, v in MODALITY_WEIGHTS.items()))
     args = parser.parse_args(argv)
     values = vars(args)
     values["decoder_channels"] = [int(v) for v in str(values["decoder_channels"]).split(",") if v]
+    values["modality_weights"] = _parse_weights(values["modality_weights"])
     return TrainConfig(**values)
+
+
+def _parse_weights(text: str) -> dict[str, float]:
+    weights = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise SystemExit(f"--modality-weights: {item!r} is not NAME=NUMBER") from None
+    return weights
 
 
 def _amp_dtype(device, amp: str):
@@ -197,9 +224,9 @@ def train(config: TrainConfig, argv: list[str] | None = None) -> dict[str, Any]:
     precision = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[amp_dtype]
 
     print(f"loading data from {config.data} ...", file=sys.stderr)
-    train_set = load_split(config.data, "train", limit=config.limit_train)
+    train_set = load_split(config.data, "train", limit=config.limit_train, border_weight=config.border_weight)
     val_set = load_split(config.data, "val", limit=config.limit_val)
-    weights = sampling_weights(train_set)
+    weights = sampling_weights(train_set, config.modality_weights)
     steps_per_epoch = config.steps_per_epoch or math.ceil(len(train_set) / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
     print(f"{len(train_set)} training and {len(val_set)} validation images; "
@@ -220,7 +247,15 @@ def train(config: TrainConfig, argv: list[str] | None = None) -> dict[str, Any]:
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16)
     loss_fn = make_loss(config.loss)
     rng = np.random.default_rng(config.seed)
-    aug = Augmentation(crop=config.crop)
+    aug = Augmentation(crop=config.crop, stain=config.stain)
+    # The average of the weights over the last ~1/(1 - decay) steps: validated
+    # and exported instead of the raw weights, it smooths out the noise of the
+    # last steps (torch's own EMA helper).
+    averaged = None
+    if config.ema > 0:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        averaged = AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True)
 
     start_epoch, best, elapsed_before = 0, {"val_iou": -1.0}, 0.0
     checkpoint_path = out / "last.pt"
@@ -230,6 +265,8 @@ def train(config: TrainConfig, argv: list[str] | None = None) -> dict[str, Any]:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
+        if averaged is not None and "ema" in state:
+            averaged.load_state_dict(state["ema"])
         rng.bit_generator.state = json.loads(state["numpy_rng"])
         torch.set_rng_state(state["torch_rng"])
         start_epoch, best, elapsed_before = state["epoch"], json.loads(state["best"]), state["elapsed"]
@@ -251,21 +288,26 @@ def train(config: TrainConfig, argv: list[str] | None = None) -> dict[str, Any]:
             images, masks = batch(train_set, weights, config.batch_size, aug, rng)
             x = torch.from_numpy(images).to(device)
             y = torch.from_numpy(masks).to(device)
+            pixel_weights = y[:, 1:2] if y.shape[1] == 2 else None
+            y = y[:, :1]
             if device.type == "cpu":
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                 logits = network(x)
-            loss = loss_fn(logits, y)
+            loss = loss_fn(logits, y, pixel_weights)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
+            if averaged is not None:
+                averaged.update_parameters(network)
             losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
         bar.close()
 
-        scores = validate(network, device, val_set, config.threshold, precision)
+        judged = network if averaged is None else averaged.module
+        scores = validate(judged, device, val_set, config.threshold, precision)
         elapsed = elapsed_before + time.perf_counter() - started
         row = {"epoch": epoch, "step": epoch * steps_per_epoch, "lr": scheduler.get_last_lr()[0],
                "train_loss": float(np.mean(losses)), "seconds": round(elapsed, 1), **scores}
@@ -278,14 +320,16 @@ def train(config: TrainConfig, argv: list[str] | None = None) -> dict[str, Any]:
               file=sys.stderr, flush=True)
         if improved:
             best = {**scores, "epoch": epoch}
-            export(network, out / "best", _card(config, architecture, best, elapsed, device, precision,
+            export(judged, out / "best", _card(config, architecture, best, elapsed, device, precision,
                                                  len(train_set), len(val_set), steps_per_epoch, argv))
         torch.save({
             "model": network.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
             "numpy_rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state(),
             "epoch": epoch, "best": json.dumps(best), "elapsed": elapsed,
-        }, checkpoint_path)
+            **({"ema": averaged.state_dict()} if averaged is not None else {}),
+        }, checkpoint_path.with_suffix(".tmp"))
+        checkpoint_path.with_suffix(".tmp").replace(checkpoint_path)  # a kill mid-write keeps the last one
     return best
 
 
@@ -314,6 +358,10 @@ def _card(config: TrainConfig, architecture: dict[str, Any], best: dict[str, Any
                          f"{config.warmup_steps} warm-up steps then cosine decay",
             "seed": config.seed,
             "initialised_from": config.init,
+            "ema_decay": config.ema or None,
+            "border_weight_w0": config.border_weight or None,
+            "stain_jitter": config.stain or None,
+            "modality_weights": {**MODALITY_WEIGHTS, **config.modality_weights},
             "device": str(device),
             "precision": precision,
             "wall_time_s_to_best": round(elapsed, 1),
