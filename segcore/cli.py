@@ -42,7 +42,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from . import metrics, viz
+from . import datasets, metrics, viz
 from .errors import InvalidParameterError, SegcoreError
 from .instances import to_instances
 from .loading import load_image, load_mask
@@ -52,7 +52,7 @@ from .result import SegmentationResult
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"})
+IMAGE_SUFFIXES = datasets.IMAGE_SUFFIXES
 
 TASKS = {"binary": True, "multiclass": False, "auto": None}
 
@@ -356,35 +356,29 @@ def run_segment(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------- evaluate
 
 
-def _files_by_stem(folder: Path, option: str) -> dict[str, Path]:
-    if not folder.is_dir():
-        raise CommandLineError(f"{option}: {folder} is not a folder")
-    files: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.name.startswith(".") or path.suffix.lower() not in IMAGE_SUFFIXES:
-            continue
-        if path.stem in files:
-            raise CommandLineError(
-                f"{option}: two files are named {path.stem!r} ({files[path.stem].name}, {path.name}); keep one"
-            )
-        files[path.stem] = path
-    return files
-
-
 def pair_files(images_dir: Path, masks_dir: Path) -> tuple[list[tuple[str, Path, Path]], int, int]:
     """Images and masks with the same name without extension, sorted by that name.
 
-    Only files with an image extension count (hidden files are skipped).
+    The pairing is :func:`segcore.datasets.pair_folders` (only files with an
+    image extension count; hidden files and names shared by two files are
+    skipped).
 
     Returns
     -------
     pairs : list of (stem, image path, mask path)
     n_images_without_mask, n_masks_without_image : int
     """
-    images = _files_by_stem(Path(images_dir), "--images")
-    masks = _files_by_stem(Path(masks_dir), "--masks")
-    pairs = [(stem, images[stem], masks[stem]) for stem in sorted(images.keys() & masks.keys())]
-    return pairs, len(images.keys() - masks.keys()), len(masks.keys() - images.keys())
+    dataset = _dataset(images_dir, masks_dir)
+    reasons = [item.reason for item in dataset.skipped]
+    return ([(pair.id, pair.image, pair.mask) for pair in dataset.pairs],
+            reasons.count(datasets.NO_MASK), reasons.count(datasets.NO_IMAGE))
+
+
+def _dataset(images_dir: Path, masks_dir: Path) -> datasets.Dataset:
+    for folder, option in ((images_dir, "--images"), (masks_dir, "--masks")):
+        if not Path(folder).is_dir():
+            raise CommandLineError(f"{option}: {folder} is not a folder")
+    return datasets.pair_folders(images_dir, masks_dir)
 
 
 def _predicted_instances(result: SegmentationResult, scores: metrics.Evaluation) -> np.ndarray:
