@@ -275,3 +275,65 @@ def report(rows: Sequence[Mapping[str, Any]], methods: Sequence[str], skipped: S
     rows = sort_rows(rows, methods)
     return {"summary": summarise(rows, methods), "images": rows,
             "skipped": [{"name": item.name, "reason": item.reason} for item in skipped], **about}
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def bootstrap_ci(values: Sequence[float], *, confidence: float = 0.95, n_resamples: int = 2000,
+                 seed: int = 0) -> tuple[float, float, float]:
+    """(mean, low, high): the mean of ``values`` and its bootstrap interval (percentile method).
+
+    ``scipy.stats.bootstrap`` resamples the images with replacement; the
+    seed makes the interval reproducible. With fewer than two values the
+    interval is (nan, nan); with identical values it is that value.
+    """
+    data = np.asarray([v for v in values if v == v], dtype=np.float64)  # NaNs (not scored) left out
+    if data.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    mean = float(data.mean())
+    if data.size < 2:
+        return mean, float("nan"), float("nan")
+    if np.all(data == data[0]):
+        return mean, mean, mean
+    from scipy.stats import bootstrap
+
+    interval = bootstrap((data,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
+                         method="percentile", rng=np.random.default_rng(seed)).confidence_interval
+    return mean, float(interval.low), float(interval.high)
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Method A against method B on the same images, by one score (higher is better).
+
+    ``wins``: images where A scored higher, ``losses``: lower, ``ties``:
+    equal within 1e-9. ``p_value``: two-sided Wilcoxon signed-rank test
+    (``scipy.stats.wilcoxon``, ties at zero difference dropped), nan when
+    fewer than two images differ.
+    """
+
+    n: int
+    wins: int
+    ties: int
+    losses: int
+    mean_difference: float
+    p_value: float
+
+
+def paired_comparison(a: Sequence[float], b: Sequence[float]) -> PairedComparison:
+    """Compare two methods' scores on the same images (``a[i]`` and ``b[i]`` belong to image i)."""
+    first, second = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if first.shape != second.shape or first.ndim != 1:
+        raise SegcoreError("the two methods must be scored on the same images")
+    difference = first - second
+    differs = np.abs(difference) > 1e-9
+    wins = int(np.count_nonzero(differs & (difference > 0)))
+    losses = int(np.count_nonzero(differs & (difference < 0)))
+    p_value = float("nan")
+    if np.count_nonzero(differs) >= 2:
+        from scipy.stats import wilcoxon
+
+        p_value = float(wilcoxon(difference[differs]).pvalue)
+    return PairedComparison(len(first), wins, len(first) - wins - losses, losses,
+                            float(difference.mean()) if len(first) else float("nan"), p_value)

@@ -159,3 +159,31 @@ def test_unet_is_loaded_once_per_worker(tmp_path):
         evaluation.close_client(client)
     assert sorted(s.id for s in scored) == ["cell00", "cell01", "cell02"] and all(s.rows for s in scored)
     assert list(loads.values()) == [1]  # three images, one load
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def test_bootstrap_interval_holds_the_mean_and_narrows_with_more_images():
+    rng = np.random.default_rng(3)
+    few = rng.uniform(0.5, 0.9, 10)
+    many = rng.uniform(0.5, 0.9, 400)
+    mean, low, high = evaluation.bootstrap_ci(few)
+    assert mean == pytest.approx(few.mean()) and low < mean < high
+    _, low_many, high_many = evaluation.bootstrap_ci(many)
+    assert high_many - low_many < high - low
+    assert evaluation.bootstrap_ci(few) == evaluation.bootstrap_ci(few)  # seeded
+    assert evaluation.bootstrap_ci([0.7, 0.7, 0.7]) == pytest.approx((0.7, 0.7, 0.7))
+    assert np.isnan(evaluation.bootstrap_ci([0.7])[1])
+
+
+def test_paired_comparison_counts_and_wilcoxon():
+    from scipy.stats import wilcoxon
+
+    a = [0.9, 0.8, 0.7, 0.6, 0.95, 0.9, 0.5]
+    b = [0.5, 0.8, 0.6, 0.7, 0.5, 0.4, 0.2]
+    result = evaluation.paired_comparison(a, b)
+    assert (result.wins, result.ties, result.losses, result.n) == (5, 1, 1, 7)
+    differences = np.array(a) - np.array(b)
+    assert result.p_value == pytest.approx(wilcoxon(differences[differences != 0]).pvalue)
+    assert np.isnan(evaluation.paired_comparison([0.5, 0.5], [0.5, 0.5]).p_value)
