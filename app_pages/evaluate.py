@@ -112,21 +112,30 @@ if outcome.cancelled:
 if outcome.table.empty:
     st.error("No image could be scored; the skipped table says why.", icon=":material/error:")
 else:
-    per_image = outcome.seconds / max(outcome.n_done, 1)
+    per_image = outcome.seconds_per_image
     st.caption(f"{outcome.n_done} images × {len(outcome.methods)} methods from {outcome.loaded.name} in "
-               f"{outcome.seconds:.1f} s ({per_image:.2f} s per image on this server). A set of 10,000 images "
-               f"would take about {per_image * 10_000 / 3600:.1f} h here; for sets beyond one machine run "
-               "`python -m segcore evaluate --images DIR --masks DIR --method ... --scheduler tcp://HOST:8786` "
-               "on a Dask cluster (see the README).")
+               f"{outcome.seconds:.1f} s; one image took {per_image:.2f} s (median) with these methods on this "
+               f"server, so 10,000 images would take about {per_image * 10_000 / 3600:.1f} h here. For sets beyond "
+               "one machine run `python -m segcore evaluate --images DIR --masks DIR --method ... --scheduler "
+               "tcp://HOST:8786` on a Dask cluster (see the README).")
 
     st.subheader("Mean scores with 95% bootstrap intervals")
-    st.dataframe(evaluation.summary_table(outcome), hide_index=True, width="stretch",
-                 column_config={"seconds": st.column_config.NumberColumn("s / image", format="%.3f")})
-    st.caption("Each cell: mean over images [95% interval from 2,000 bootstrap resamples of the images]. "
-               "IoU, Dice and pixel accuracy compare pixels; AP50/AP75 = TP/(TP+FP+FN) of objects matched at "
-               "IoU above 0.5/0.75, DSB score = mean AP over IoU 0.5…0.95, f1_50 = object F1 at 0.5, "
-               "PQ = panoptic quality. True objects: " + ", ".join(sorted(set(outcome.table.get(
-                   "true_instances", pd.Series(dtype=str)).dropna()))) + ".")
+    st.caption("Each cell: mean over images [95% interval from 2,000 bootstrap resamples of the images].")
+    narrow = {"method": st.column_config.TextColumn("method", width="medium"),
+              "images": st.column_config.NumberColumn("images", width="small")}
+    st.markdown("**Pixels** — IoU, Dice and pixel accuracy of the foreground")
+    st.dataframe(evaluation.summary_table(outcome, evaluation.PIXEL_COLUMNS), hide_index=True, width="stretch",
+                 column_config=narrow)
+    if "dsb_score" in outcome.table:
+        st.markdown("**Objects** — true and predicted objects matched one-to-one at an IoU above a threshold")
+        st.dataframe(evaluation.summary_table(outcome, evaluation.OBJECT_COLUMNS), hide_index=True,
+                     width="stretch", column_config=narrow)
+        rules = sorted(set(outcome.table["true_instances"].dropna()))
+        predicted = ", ".join(f"{m}: {r}" for m, r in outcome.table.groupby("method", sort=False)["pred_instances"]
+                              .first().items())
+        st.caption("AP50 / AP75 = TP / (TP + FP + FN) with matches above IoU 0.5 / 0.75; DSB score = mean AP over "
+                   "IoU 0.5, 0.55 … 0.95; F1 at 0.5 = object F1; PQ = panoptic quality (mean IoU of the matches "
+                   f"× F1 at 0.5). True objects: {', '.join(rules)}. Predicted objects — {predicted}.")
 
     scores = [key for key in dataset_charts.SCORE_TITLES if key in outcome.table]
     score = st.selectbox("Score for the charts", scores, key="ev_score",

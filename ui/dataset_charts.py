@@ -95,5 +95,5 @@ def paired_chart(a: pd.Series, b: pd.Series, names: Sequence[str], label_a: str,
     fig.update_layout(title=f"{title}: one point per image", xaxis_title=f"A: {label_a}",
                       yaxis_title=f"B: {label_b}", **_LAYOUT)
     fig.update_xaxes(range=[-0.03, 1.03])
-    fig.update_yaxes(range=[-0.03, 1.03], scaleanchor="x", scaleratio=1)
+    fig.update_yaxes(range=[-0.03, 1.03])
     return fig

@@ -119,6 +119,7 @@ class Job:
     rows: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[datasets.Skipped] = field(default_factory=list)
     groups: dict[str, dict[str, str]] = field(default_factory=dict)
+    pair_seconds: list[float] = field(default_factory=list)
     finished: float | None = None
     error: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
@@ -132,10 +133,8 @@ class Job:
         return self.finished is None
 
     def seconds_per_image(self) -> float | None:
-        if not self.done:
-            return None
-        end = self.finished if self.finished is not None else time.perf_counter()
-        return (end - self.started) / self.done
+        """Median time of one image so far: the first image also pays one-off model loads, the median does not."""
+        return float(np.median(self.pair_seconds)) if self.pair_seconds else None
 
     def seconds_left(self) -> float | None:
         per_image = self.seconds_per_image()
@@ -148,6 +147,7 @@ def _work(job: Job) -> None:
             job.rows.extend(scored.rows)
             job.skipped.extend(scored.skipped)
             job.groups[scored.id] = dict(scored.groups)
+            job.pair_seconds.append(scored.seconds)
             job.done += 1
     except Exception as error:  # a bug must end the run with a message, never leave it hanging
         job.error = f"{type(error).__name__}: {error}"
@@ -199,6 +199,7 @@ class Outcome:
     n_pairs: int
     n_done: int
     seconds: float
+    seconds_per_image: float
     cancelled: bool
     error: str | None
     group_columns: list[str]
@@ -214,23 +215,27 @@ def finish(job: Job) -> Outcome:
         for column in job.loaded.dataset.group_columns:
             table[column] = [job.groups.get(image, {}).get(column, "") for image in table["image"]]
     outcome = Outcome(job.id, job.loaded, methods, table, rows, list(job.skipped), job.total, job.done,
-                      (job.finished or time.perf_counter()) - job.started, job.cancel.is_set(), job.error, columns)
+                      (job.finished or time.perf_counter()) - job.started, job.seconds_per_image() or 0.0,
+                      job.cancel.is_set(), job.error, columns)
     st.session_state["ev_result"] = outcome
     st.session_state["ev_gallery"] = {}
     return outcome
 
 
-def summary_table(outcome: Outcome) -> pd.DataFrame:
-    """Mean and 95% bootstrap interval of every score, one row per method."""
+PIXEL_COLUMNS = {"iou": "IoU", "dice": "Dice", "pixel_accuracy": "pixel accuracy"}
+OBJECT_COLUMNS = {"ap50": "AP50", "ap75": "AP75", "dsb_score": "DSB score", "f1_50": "F1 at 0.5", "pq": "PQ"}
+
+
+def summary_table(outcome: Outcome, columns: dict[str, str]) -> pd.DataFrame:
+    """Mean [95% bootstrap interval] of the given scores, one row per method (columns: {key: title})."""
     records = []
     for method in outcome.methods:
         mine = outcome.table[outcome.table["method"] == method]
         record: dict[str, Any] = {"method": method, "images": len(mine)}
-        for key in evaluation.SCORE_KEYS:
-            if key in mine and key not in ("precision", "recall", "mean_iou"):
+        for key, title in columns.items():
+            if key in mine:
                 mean, low, high = evaluation.bootstrap_ci(mine[key].dropna().tolist())
-                record[key] = f"{mean:.3f} [{low:.3f}, {high:.3f}]" if low == low else f"{mean:.3f}"
-        record["seconds"] = float(mine["seconds"].mean()) if len(mine) else float("nan")
+                record[title] = f"{mean:.3f} [{low:.2f}, {high:.2f}]" if low == low else f"{mean:.3f}"
         records.append(record)
     return pd.DataFrame(records)
 

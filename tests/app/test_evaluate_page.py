@@ -94,7 +94,10 @@ def test_results_equal_the_library_on_the_same_pairs(bundled_run):
     summary = lab.at.dataframe[0].value
     assert summary["method"].tolist() == QUICK
     otsu_iou = np.mean([row["iou"] for row in expected if row["method"] == QUICK[0]])
-    assert summary.loc[0, "iou"].startswith(f"{otsu_iou:.3f} [")
+    assert summary.loc[0, "IoU"].startswith(f"{otsu_iou:.3f} [")
+    objects = lab.at.dataframe[1].value
+    otsu_dsb = np.mean([row["dsb_score"] for row in expected if row["method"] == QUICK[0]])
+    assert objects.loc[0, "DSB score"].startswith(f"{otsu_dsb:.3f} [")
 
 
 def test_charts_breakdown_paired_comparison_and_gallery(bundled_run):
