@@ -24,10 +24,10 @@ SOURCES = ["Bundled sample", "Upload a zip"] + (["Server folder"] if settings().
 source = st.radio("Dataset", SOURCES, key="ev_source", horizontal=True)
 loaded: evaluation.Loaded | None = None
 if source == "Bundled sample":
-    st.caption("30 nuclei images of the 2018 Data Science Bowl (fluorescence, histology, brightfield; CC0) with "
-               "masks, instance labels and their modality. They come from the **validation split**, so the "
-               "bundled U-Net never trained on them.")
     loaded = evaluation.bundled()
+    st.caption(f"{len(loaded.dataset)} nuclei images of the 2018 Data Science Bowl (fluorescence, histology, "
+               "brightfield; CC0) with masks, instance labels and their modality. They come from the **validation "
+               "split**, so the bundled U-Net never trained on them.")
 elif source == "Upload a zip":
     st.caption("Layout: `images/` and `masks/` folders paired by file name (`images/cell1.tif` ↔ `masks/cell1.png`, "
                "optional `labels/` with instance labels), or `name.png` with `name_mask.png` side by side. An "
@@ -66,6 +66,8 @@ labels = st.multiselect("Methods", list(choices), default=list(evaluation.DEFAUL
                         help="The Compare page's presets; each runs with the parameters in its name.")
 job = evaluation.current_job()
 if loaded is not None and labels:
+    if st.session_state.get("ev_limit", 0) > len(loaded.dataset):  # a smaller dataset than the last one
+        st.session_state["ev_limit"] = len(loaded.dataset)
     limit = st.number_input("Images to use (the first N, by name)", min_value=1, max_value=len(loaded.dataset),
                             value=len(loaded.dataset), key="ev_limit")
     running = job is not None and job.running

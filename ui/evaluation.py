@@ -95,7 +95,10 @@ def from_zip(name: str, data: bytes) -> Loaded:
 
 
 def from_folder(folder) -> Loaded:
-    """A server folder the operator listed (never one a visitor typed)."""
+    """A server folder the operator listed (never one a visitor typed); listed once per session and folder."""
+    cached = st.session_state.get("ev_dataset")
+    if isinstance(cached, Loaded) and cached.key == f"folder:{folder}":
+        return cached
     return Loaded(f"folder:{folder}", str(folder), datasets.find_pairs(folder))
 
 

@@ -159,9 +159,12 @@ def test_uploaded_zip_with_every_kind_of_bad_entry(start_lab):
     assert {"ev_dist", "ev_breakdown", "ev_ap"} <= lab.charts().keys()
 
 
-def test_layout_b_zip(start_lab):
-    lab = _upload(_open(start_lab), zips.layout_b_zip(3))
+def test_layout_b_zip_after_the_larger_bundled_set(start_lab):
+    lab = _open(start_lab)
+    lab.at.number_input(key="ev_limit").set_value(25).run()
+    _upload(lab, zips.layout_b_zip(3))
     assert "3 pairs" in _pairs_line(lab) and "name + name_mask" in _pairs_line(lab)
+    assert lab.at.number_input(key="ev_limit").value == 3
 
 
 @pytest.mark.parametrize(("data", "message"), [
