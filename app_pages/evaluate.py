@@ -130,14 +130,12 @@ else:
                  column_config=narrow)
     if "dsb_score" in outcome.table:
         st.markdown("**Objects** — true and predicted objects matched one-to-one at an IoU above a threshold")
-        st.dataframe(evaluation.summary_table(outcome, evaluation.OBJECT_COLUMNS), hide_index=True,
-                     width="stretch", column_config=narrow)
-        rules = sorted(set(outcome.table["true_instances"].dropna()))
-        predicted = ", ".join(f"{m}: {r}" for m, r in outcome.table.groupby("method", sort=False)["pred_instances"]
-                              .first().items())
+        st.dataframe(evaluation.summary_table(outcome, evaluation.OBJECT_COLUMNS).drop(columns="images"),
+                     hide_index=True, width="stretch", column_config=narrow)
+        true_rules, predicted = evaluation.instance_rules(outcome)
         st.caption("AP50 / AP75 = TP / (TP + FP + FN) with matches above IoU 0.5 / 0.75; DSB score = mean AP over "
                    "IoU 0.5, 0.55 … 0.95; F1 at 0.5 = object F1; PQ = panoptic quality (mean IoU of the matches "
-                   f"× F1 at 0.5). True objects: {', '.join(rules)}. Predicted objects — {predicted}.")
+                   f"× F1 at 0.5). True objects: {true_rules}. Predicted objects — {predicted}.")
 
     scores = [key for key in dataset_charts.SCORE_TITLES if key in outcome.table]
     score = st.selectbox("Score for the charts", scores, key="ev_score",
@@ -161,7 +159,7 @@ else:
         if first == second:
             st.info("Pick two different methods.")
         else:
-            wide = outcome.table.pivot(index="image", columns="method", values=score)[[first, second]].dropna()
+            wide = evaluation.paired_scores(outcome, score, first, second)
             result = paired_comparison(wide[first], wide[second])
             cells = st.columns(4)
             cells[0].metric(f"A better ({first})", result.wins)

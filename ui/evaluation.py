@@ -243,6 +243,21 @@ def summary_table(outcome: Outcome, columns: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
+def instance_rules(outcome: Outcome) -> tuple[str, str]:
+    """How the true objects were found, and per method how its objects were (for the caption)."""
+    table = outcome.table
+    true_rules = ", ".join(sorted(set(table["true_instances"].dropna())))
+    predicted = ", ".join(f"{method}: {rule}" for method, rule in
+                          table.groupby("method", sort=False)["pred_instances"].first().items())
+    return true_rules, predicted
+
+
+def paired_scores(outcome: Outcome, score: str, first: str, second: str) -> pd.DataFrame:
+    """One row per image scored by both methods, columns ``first`` and ``second``."""
+    wide = outcome.table.pivot(index="image", columns="method", values=score)
+    return wide[[first, second]].dropna()
+
+
 def report(outcome: Outcome) -> dict[str, Any]:
     """The document ``python -m segcore evaluate --json`` writes, for this run."""
     return evaluation.report(outcome.rows, outcome.methods, outcome.skipped, match="oracle", task="binary",
