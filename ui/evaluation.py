@@ -155,8 +155,8 @@ def _work(job: Job) -> None:
     except Exception as error:  # a bug must end the run with a message, never leave it hanging
         job.error = f"{type(error).__name__}: {error}"
     finally:
+        capacity.release("evaluation")  # before `finished`, so whoever sees the end finds the slot free
         job.finished = time.perf_counter()
-        capacity.release("evaluation")
 
 
 def start(loaded: Loaded, labels: Sequence[str], limit: int | None) -> Job | None:
