@@ -33,6 +33,8 @@ from ui import capacity, state
 
 DEFAULT_METHODS = tuple(DEFAULT_PRESETS)
 GALLERY_SIDE = 320
+# An uploaded zip is unpacked in memory and kept for the session: half the library's default.
+ZIP_LIMITS = datasets.ZipLimits(max_total_bytes=512 << 20)
 _job_ids = itertools.count(1)
 
 
@@ -91,7 +93,7 @@ def from_zip(name: str, data: bytes) -> Loaded:
     cached = st.session_state.get("ev_dataset")
     if isinstance(cached, Loaded) and cached.key == f"zip:{digest}":
         return cached
-    return Loaded(f"zip:{digest}", name, datasets.read_zip(data))
+    return Loaded(f"zip:{digest}", name, datasets.read_zip(data, limits=ZIP_LIMITS))
 
 
 def from_folder(folder) -> Loaded:
