@@ -202,7 +202,7 @@ PAGE_SETTINGS = (
     "rg_seed_mode", "rg_max_seeds", "rg_auto_tolerance", "rg_tolerance", "rg_criterion", "rg_connectivity",
     "rg_color", "rg_overlay", "rg_row", "rg_col", "rg_ex_tolerance", "rg_ex_criterion", "rg_ex_connectivity",
     "km_k", "km_features", "km_spatial", "km_random_state", "km_gmm", "km_overlay",
-    "unet_source", "unet_local_path", "unet_hub_id", "unet_device", "unet_split", "unet_threshold", "unet_overlay",
+    "unet_source", "unet_folder", "unet_hub_id", "unet_device", "unet_split", "unet_threshold", "unet_overlay",
     "ed_sigma", "ed_auto", "ed_thresholds", "ed_closing", "ed_min_size", "ed_fill", "ed_overlay",
     "ws_polarity", "ws_min_distance", "ws_compactness", "ws_overlay",
     "rb_size", "rb_objects", "rb_radius", "rb_eccentricity", "rb_contrast", "rb_texture", "rb_touching", "rb_dark",
