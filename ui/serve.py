@@ -20,10 +20,13 @@ def main(argv: list[str]) -> int:
     except ConfigError as error:
         print(f"Segmentation lab: invalid configuration. {error}", file=sys.stderr)
         return 2
+    # Streamlit first: its import peeks at half-imported modules (plotly checks pandas through
+    # sys.modules), so the warm-up thread may import pandas only once Streamlit is in.
+    from streamlit.web import cli
+
     from ui import warmup
 
     warmup.start()
-    from streamlit.web import cli
 
     sys.argv = ["streamlit", "run", str(APP_ROOT / "app.py"), *streamlit_flags(current), *argv]
     return cli.main()
