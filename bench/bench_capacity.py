@@ -80,6 +80,8 @@ class Session:
                 self.pages = {p.url_pathname: p.page_script_hash for p in forward.navigation.app_pages}
             elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
                 element = forward.delta.new_element
+                if element.WhichOneof("type") == "exception":
+                    raise RuntimeError(f"the page raised: {element.exception.message}")
                 inner = getattr(element, element.WhichOneof("type"))
                 if hasattr(inner, "label") and hasattr(inner, "id"):
                     self.widgets[inner.label] = inner
@@ -103,7 +105,7 @@ async def open_threshold_fixed(session: Session) -> list:
     """Open Thresholding and switch it to "Fixed value"; returns the widget states of that page."""
     await session.run("threshold")
     radio = session.widgets["Threshold"]
-    states = [widget_state(radio, int_value=list(radio.options).index("Fixed value"))]
+    states = [widget_state(radio, string_value="Fixed value")]
     await session.run("threshold", states)
     return states
 

@@ -50,13 +50,15 @@ def test_a_full_file_is_read_and_folders_resolved_against_it(tmp_path):
     (tmp_path / "data").mkdir()
     path = write(tmp_path, 'model_folders = ["models"]\ndataset_folders = ["./data/../data"]\n'
                            "allow_hub_downloads = true\nresult_cache_mb = 256\nmax_image_megapixels = 24\n"
-                           "max_upload_mb = 50\nmax_trainings = 0\nmax_evaluations = 2\nupload_ttl_minutes = 30\n")
+                           "max_upload_mb = 50\nmax_trainings = 0\nmax_evaluations = 2\nupload_ttl_minutes = 30\n"
+                           "disconnected_session_seconds = 45\n")
     got = load_settings(path)
     assert got.model_folders == ((tmp_path / "models").resolve(),)
     assert got.dataset_folders == ((tmp_path / "data").resolve(),)
     assert got.allow_hub_downloads is True
     assert (got.result_cache_mb, got.max_image_megapixels, got.max_upload_mb) == (256, 24.0, 50)
     assert (got.max_trainings, got.max_evaluations, got.upload_ttl_minutes) == (0, 2, 30)
+    assert got.disconnected_session_seconds == 45
     assert isinstance(got.max_image_megapixels, float)
 
 
@@ -101,7 +103,7 @@ def test_a_file_that_is_not_toml_or_missing(tmp_path):
 
 def test_settings_come_from_the_file_named_by_the_environment(use_config, tmp_path):
     assert use_config(write(tmp_path, "max_upload_mb = 7\n")).max_upload_mb == 7
-    assert config.streamlit_flags() == ["--server.maxUploadSize", "7"]
+    assert config.streamlit_flags() == ["--server.maxUploadSize", "7", "--server.disconnectedSessionTTL", "60"]
 
 
 def test_the_command_line_check_reports_an_invalid_file(use_config, tmp_path, monkeypatch, capsys):

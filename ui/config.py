@@ -35,6 +35,7 @@ class Settings:
     max_trainings: int = 1  # background trainings running at once, server-wide
     max_evaluations: int = 1  # dataset evaluations running at once, server-wide
     upload_ttl_minutes: int = 120  # uploaded model files are deleted this long after their last use
+    disconnected_session_seconds: int = 60  # a visitor who left is forgotten (memory freed) after this
 
 
 # key -> (kind, lowest, highest); the ranges keep a typo from starving or flooding the server.
@@ -48,6 +49,7 @@ RULES: dict[str, tuple[str, float, float]] = {
     "max_trainings": ("int", 0, 64),  # 0 switches the feature off
     "max_evaluations": ("int", 0, 64),
     "upload_ttl_minutes": ("int", 1, 7 * 24 * 60),
+    "disconnected_session_seconds": ("int", 5, 24 * 3600),
 }
 
 
@@ -143,9 +145,10 @@ def allowed_path(requested: str | os.PathLike, roots: tuple[Path, ...] | list[Pa
 
 
 def streamlit_flags(current: Settings | None = None) -> list[str]:
-    """The ``streamlit run`` options that follow from the settings (the upload size limit)."""
+    """The ``streamlit run`` options that follow from the settings (upload size, reconnection window)."""
     current = current or settings()
-    return ["--server.maxUploadSize", str(current.max_upload_mb)]
+    return ["--server.maxUploadSize", str(current.max_upload_mb),
+            "--server.disconnectedSessionTTL", str(current.disconnected_session_seconds)]
 
 
 def main(argv: list[str]) -> int:

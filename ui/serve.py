@@ -4,7 +4,9 @@ Checks the operator's settings first (an invalid value stops here with a
 message naming the key), starts the background warm-up (:mod:`ui.warmup`)
 so the first visitor finds the U-Net loaded, and runs ``streamlit run
 app.py`` with the options the settings imply (``--server.maxUploadSize``
-from ``max_upload_mb``) followed by the caller's own options.
+from ``max_upload_mb``, ``--server.disconnectedSessionTTL`` from
+``disconnected_session_seconds``) followed by the caller's own options. It
+also tunes the allocator and starts the memory janitor (:mod:`ui.memory`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ def main(argv: list[str]) -> int:
     except ConfigError as error:
         print(f"Segmentation lab: invalid configuration. {error}", file=sys.stderr)
         return 2
+    from ui import memory
+
+    memory.tune()  # before any thread allocates
     # Streamlit first: its import peeks at half-imported modules (plotly checks pandas through
     # sys.modules), so the warm-up thread may import pandas only once Streamlit is in.
     from streamlit.web import cli
@@ -27,6 +32,7 @@ def main(argv: list[str]) -> int:
     from ui import warmup
 
     warmup.start()
+    memory.start_janitor()
 
     sys.argv = ["streamlit", "run", str(APP_ROOT / "app.py"), *streamlit_flags(current), *argv]
     return cli.main()

@@ -27,6 +27,7 @@ import streamlit as st
 
 import segcore
 from segcore.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
+from ui import memory
 from ui.config import settings
 
 # Interactive pages re-run methods on every widget change; beyond this many
@@ -155,6 +156,9 @@ def _on_image_upload() -> None:
         st.session_state["upload_error"] = f"{upload.name}: {error}. The previous image is still in use."
         return
     _set_image(image, upload.name, None, None, source=upload.getvalue())
+    if image.shape[0] * image.shape[1] > WORKING_PIXELS:
+        del image
+        memory.trim()  # the full-resolution pixels are gone: give their pages back to the system
     st.session_state["image_is_upload"] = True
     st.session_state["upload_error"] = None
 
