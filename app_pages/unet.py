@@ -53,7 +53,7 @@ result = apply_threshold(base, threshold, split_instances=split) if binary else 
 tab_result, tab_inside, tab_card = st.tabs(["Result", "Inside the network", "Model card"])
 
 with tab_result:
-    st.caption(f"Model: **{base.info['model']}** · device **{base.info['device']}** · precision "
+    st.caption(f"Model: **{models.display_name(model)}** · device **{base.info['device']}** · precision "
                f"**{base.info['precision']}** · input normalisation: {base.info['normalization']}")
     if binary:
         drawn = result.info.get("instances", result.labels)
@@ -88,5 +88,6 @@ with tab_card:
     models.model_card(model)
 
 display.how_it_works("unet")
-display.show_code(unet, apply_threshold,
-                  call=f"segcore.segment(image, 'unet', model={model!r}, threshold={threshold}, device={device!r})")
+shown_model = model if models.display_name(model) == model else "path/to/model_folder"  # no server paths
+display.show_code(unet, apply_threshold, call=f"segcore.segment(image, 'unet', model={shown_model!r}, "
+                                               f"threshold={threshold}, device={device!r})")

@@ -178,6 +178,17 @@ def model_picker() -> str | None:
     return repo.strip() or None
 
 
+def display_name(model: str | None) -> str:
+    """How the page names a model: never a server path (the upload folder, the operator's folders)."""
+    if model is None or model in BUNDLED_MODELS or not Path(model).is_absolute():
+        return str(model)
+    path = Path(model)
+    if path.is_relative_to(UPLOAD_ROOT):
+        return "your uploaded model"
+    labels = {value: label for label, value in folder_choices().items()} if settings().model_folders else {}
+    return labels.get(str(path), path.name)
+
+
 # --- the model card -----------------------------------------------------------
 
 def _local_folder(model: str | None) -> Path | None:

@@ -107,7 +107,8 @@ def test_server_folders_are_a_list_of_allowed_models_only(operator, tmp_path):
     assert folder.options == ["models/tiny"]
     assert models.default_threshold(str((root / "tiny").resolve())) == pytest.approx(0.35)  # read from its card
     model_line = [c.value for c in lab.at.caption if c.value.startswith("Model: ")]
-    assert model_line and str((root / "tiny").resolve()) in model_line[0]
+    assert model_line and model_line[0].startswith("Model: **models/tiny**")
+    assert not [c for c in lab.at.caption if str(tmp_path) in c.value]  # no server path shown
 
 
 @pytest.mark.parametrize("card_text, expected", [
@@ -137,6 +138,8 @@ def test_class_names_from_a_card_are_shown_as_text_never_html(operator, tmp_path
     assert not [h for h in html if "bold" in h or "onerror" in h], html
     shown = [list(frame.value["class"]) for frame in lab.at.dataframe if "class" in frame.value.columns]
     assert shown == [names], [(errors(lab), frame.value) for frame in lab.at.dataframe]
+    assert [c.value for c in lab.at.caption if c.value.startswith("Model: ")][0].startswith(
+        "Model: **your uploaded model**")
     folder = lab.at.session_state["_unet_upload_folder"]
     assert folder.path.is_relative_to(models.UPLOAD_ROOT)
     assert any(p.name == "model.safetensors" for p in folder.path.rglob("*"))
@@ -188,3 +191,20 @@ def test_the_sweep_removes_folders_unused_for_too_long(tmp_path):
     assert removed == [old.path]
     assert not old.path.exists() and fresh.path.is_dir()
     assert old.touch().is_dir()  # a live session that comes back gets its folder again
+
+
+def test_a_large_upload_is_kept_compressed_not_as_pixels(operator):
+    data = png(2500, 1700)  # 4.25 Mpx: above the 4 Mpx working size
+    lab = Lab("threshold").use_uploads()
+    lab.at.sidebar.file_uploader(key="upload_image").set_value(("large.png", data, "image/png")).run()
+    lab.assert_ok()
+    state = lab.at.session_state
+    assert state["original_image"] is None and state["original_bytes"] == data
+    assert state["original_shape"] == (1700, 2500, 3)
+    assert state["image"].shape[0] * state["image"].shape[1] <= 4_000_000
+    lab.at.sidebar.checkbox(key="full_resolution").check().run()  # decoded again from the file
+    lab.assert_ok()
+    assert lab.at.session_state["image"].shape == (1700, 2500, 3)
+    lab.at.sidebar.checkbox(key="full_resolution").uncheck().run()
+    lab.assert_ok()
+    assert lab.at.session_state["original_image"] is None
