@@ -72,8 +72,9 @@ class RssSampler(threading.Thread):
 
 
 def settled_compare(page) -> None:
-    expect(page.get_by_text("Scores against the ground truth").or_(page.get_by_text("Agreement between methods"))
-           ).to_be_visible(timeout=TIMEOUT_MS)
+    headings = page.get_by_role("heading", name="Scores against the ground truth").or_(
+        page.get_by_role("heading", name="Agreement between methods"))
+    expect(headings.first).to_be_visible(timeout=TIMEOUT_MS)
     wait_idle(page, TIMEOUT_MS)
     assert_no_exception(page)
 

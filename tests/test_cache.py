@@ -136,3 +136,31 @@ def test_waiters_share_a_refusal_but_retry_after_an_interruption():
     second.join(30)
     assert len(errors) == 1 and got == ["computed again"]
     assert cache.get("k") == "computed again"
+
+
+def test_streamlits_resource_cache_also_computes_once_per_key():
+    """ui.models.devices() relies on it: st.cache_resource holds a lock per key while computing."""
+    import streamlit as st
+
+    calls, started, release = [], threading.Event(), threading.Event()
+
+    @st.cache_resource(show_spinner=False)
+    def slow_resource(name: str) -> object:
+        calls.append(name)
+        started.set()
+        release.wait(30)
+        return object()
+
+    got = []
+    first = threading.Thread(target=lambda: got.append(slow_resource("model")))
+    first.start()
+    assert started.wait(30)
+    second = threading.Thread(target=lambda: got.append(slow_resource("model")))
+    second.start()
+    second.join(0.5)  # let the second caller reach the cache while the first still computes
+    release.set()
+    first.join(30)
+    second.join(30)
+    slow_resource.clear()
+    assert calls == ["model"]
+    assert len(got) == 2 and got[0] is got[1]
