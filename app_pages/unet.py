@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 import segcore
@@ -52,7 +53,7 @@ result = apply_threshold(base, threshold, split_instances=split) if binary else 
 tab_result, tab_inside, tab_card = st.tabs(["Result", "Inside the network", "Model card"])
 
 with tab_result:
-    st.caption(f"Model: **{base.info['model']}** · device **{base.info['device']}** · precision "
+    st.caption(f"Model: **{models.display_name(model)}** · device **{base.info['device']}** · precision "
                f"**{base.info['precision']}** · input normalisation: {base.info['normalization']}")
     if binary:
         drawn = result.info.get("instances", result.labels)
@@ -74,10 +75,11 @@ with tab_result:
         names = base.info["class_names"]
         display.show_result(cur, result, key="unet", overlay_mode=overlay_mode, label_caption="Classes")
         colors = viz.label_colors(len(names))
-        st.markdown(" ".join(
-            f"<span style='background:rgb{tuple(int(v) for v in colors[i])};padding:2px 8px;border-radius:4px;"
-            f"color:{'white' if i == 0 else 'black'}'>{name}</span>" for i, name in enumerate(names)),
-            unsafe_allow_html=True)
+        # Class names come from the model's files (maybe a visitor's): shown as table text, never as HTML.
+        legend = pd.DataFrame({"class": [str(name) for name in names]})
+        st.dataframe(legend.style.apply(lambda column: [
+            f"background-color: rgb{tuple(int(v) for v in colors[i])}; color: {'white' if i == 0 else 'black'}"
+            for i in range(len(column))]), hide_index=True)
 
 with tab_inside:
     teaching.unet_feature_maps(cur, model, device)
@@ -86,5 +88,6 @@ with tab_card:
     models.model_card(model)
 
 display.how_it_works("unet")
-display.show_code(unet, apply_threshold,
-                  call=f"segcore.segment(image, 'unet', model={model!r}, threshold={threshold}, device={device!r})")
+shown_model = model if models.display_name(model) == model else "path/to/model_folder"  # no server paths
+display.show_code(unet, apply_threshold, call=f"segcore.segment(image, 'unet', model={shown_model!r}, "
+                                               f"threshold={threshold}, device={device!r})")
