@@ -42,6 +42,7 @@ class LruCache:
         self._pending: dict[Hashable, Future] = {}
         self._waiting: dict[Hashable, int] = {}
         self._bytes = 0
+        self.misses = 0  # computations started by get_or_compute (as functools.lru_cache counts them)
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -90,6 +91,7 @@ class LruCache:
                 pending = self._pending.get(key)
                 if pending is None:
                     pending = self._pending[key] = Future()
+                    self.misses += 1
                     break  # this caller computes
                 self._waiting[key] = self._waiting.get(key, 0) + 1
             try:

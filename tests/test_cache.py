@@ -164,3 +164,12 @@ def test_streamlits_resource_cache_also_computes_once_per_key():
     slow_resource.clear()
     assert calls == ["model"]
     assert len(got) == 2 and got[0] is got[1]
+
+
+def test_misses_count_computations_not_hits():
+    from segcore.cache import LruCache
+
+    cache = LruCache(max_items=2)
+    for key in ("a", "a", "b", "a"):
+        cache.get_or_compute(key, lambda: object())
+    assert cache.misses == 2
