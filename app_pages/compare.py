@@ -7,9 +7,9 @@ import pandas as pd
 import streamlit as st
 
 import segcore
-from segcore import charts, viz
+from segcore import viz
 from segcore.compare import DEFAULT_PRESETS, PRESETS, agreement_matrix, rows_to_csv, score_rows
-from ui import display, runner, state
+from ui import charts, display, runner, state
 
 cur = state.current()
 display.page_header(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore import charts, viz
+from segcore import viz
 from segcore.methods.clustering import gmm, kmeans
-from ui import display, runner, state
+from ui import animations, charts, display, runner, state
 from ui import teaching_rg_km as teach
 
 cur = state.current()
@@ -99,7 +99,7 @@ if tab_watch.open:
             teach.keep_choice("km_watch_frame", names)
             frame = st.select_slider("Iteration", names, key="km_watch_frame",
                                      help="The iteration the animation below opens at.")
-            st.plotly_chart(charts.show_frame(watch.figure, frame), key="km_watch_fig")
+            st.plotly_chart(animations.show_frame(watch.figure, frame), key="km_watch_fig")
             inertia, changed = watch.summaries[frame]
             st.caption(f"Iteration {frame}: inertia {inertia:,.0f}"
                        + ("" if changed is None else f"; {changed:,} pixels changed cluster in this iteration")

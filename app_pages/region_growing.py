@@ -8,9 +8,9 @@ import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 import segcore
-from segcore import charts, viz
+from segcore import viz
 from segcore.methods.region_growing import region_growing
-from ui import display, runner, state
+from ui import animations, display, runner, state
 from ui import teaching_rg_km as teach
 
 cur = state.current()
@@ -132,7 +132,7 @@ if tab_watch.open:
                 frame = pick_wave.select_slider("Wave", names, key="rg_watch_frame",
                                               format_func=lambda name: str(growth.summaries[name][0]),
                                               help="The wave the animation below opens at.")
-                st.plotly_chart(charts.show_frame(growth.figure, frame), key="rg_watch_fig")
+                st.plotly_chart(animations.show_frame(growth.figure, frame), key="rg_watch_fig")
                 wave, so_far, added = growth.summaries[frame]
                 st.caption(f"After wave {wave}: {teach.plural(so_far, 'pixel')} in regions, {added:,} of them new "
                            "(white).")
@@ -181,7 +181,7 @@ if tab_watch.open:
         per_row = 4
         for start in range(0, len(waves), per_row):
             for column, step in zip(st.columns(per_row), waves[start:start + per_row]):
-                grid = charts.value_grid(teach.SEED_GRID, region=step.region, new=step.new, seed=teach.SEED_GRID_SEED,
+                grid = animations.value_grid(teach.SEED_GRID, region=step.region, new=step.new, seed=teach.SEED_GRID_SEED,
                                          title=f"Wave {step.wave}: {teach.plural(step.size, 'pixel')}")
                 column.plotly_chart(grid, key=f"rg_ex_wave_{step.wave}")
         st.markdown(f"Region size after each wave: **{', '.join(str(step.size) for step in waves)}**.")

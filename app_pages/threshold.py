@@ -6,9 +6,9 @@ import numpy as np
 import streamlit as st
 
 import segcore
-from segcore import charts, viz
+from segcore import viz
 from segcore.methods.threshold import DEFAULT_OFFSETS, GLOBAL_ALGORITHMS, LOCAL_ALGORITHMS, threshold
-from ui import display, runner, state
+from ui import charts, display, runner, state
 
 ALGORITHM_TITLES = {
     "otsu": "Otsu", "triangle": "Triangle", "li": "Li (minimum cross-entropy)", "yen": "Yen",

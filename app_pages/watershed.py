@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from segcore import charts, viz
+from segcore import viz
 from segcore.instances import instance_sizes, to_instances
 from segcore.methods.watershed import watershed
-from ui import display, runner, state
+from ui import charts, display, runner, state
 
 cur = state.current()
 display.page_header(

@@ -1,4 +1,4 @@
-"""Tests of segcore.charts: every builder returns a Figure whose data carry its inputs."""
+"""Tests of ui.charts: every builder returns a Figure whose data carry its inputs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from segcore import charts
+from ui import charts
 
 
 def test_histogram_bars_are_the_histogram(rng):

@@ -1,7 +1,7 @@
 """Helpers of the Region growing and K-means pages: seeds, step-by-step figures, tables and sentences.
 
 The pages stay thin: they lay out widgets and call these. Figures are built
-by :mod:`segcore.charts`; this module runs the (cached) segcore calls they
+by :mod:`ui.animations` and :mod:`ui.charts`; this module runs the (cached) segcore calls they
 need and keeps the per-session seed list.
 """
 
@@ -14,11 +14,11 @@ import numpy as np
 import streamlit as st
 
 import segcore
-from segcore import charts, viz
+from segcore import viz
 from segcore.result import SegmentationResult
 from segcore.samples import SEED_GRID
 
-from . import runner
+from . import animations, charts, runner
 from .display import for_screen
 from .state import Current
 
@@ -181,7 +181,7 @@ def scale_seeds(seeds: list[tuple[int, int]], scale: float, shape: tuple[int, in
 
 
 class Growth(NamedTuple):
-    figure: Any  # plotly Figure of charts.growth_animation; None when nothing grew
+    figure: Any  # plotly Figure of animations.growth_animation; None when nothing grew
     summaries: dict[str, tuple[int, int, int]]  # frame name -> (wave, pixels so far, pixels new in this frame)
     seeds: list[tuple[int, int]]
 
@@ -194,7 +194,7 @@ def _growth(image_key: str, params_key: str, _image: np.ndarray, _params: dict[s
     steps, waves = result.info["steps"], result.info["step_waves"]
     if not steps:
         return Growth(None, {}, [])
-    fig = charts.growth_animation(_image, steps, waves=waves, seeds=result.info["seeds"])
+    fig = animations.growth_animation(_image, steps, waves=waves, seeds=result.info["seeds"])
     sizes = [int(np.count_nonzero(step)) for step in steps]
     summaries = {}
     for position, frame in enumerate(fig.frames):
@@ -354,7 +354,7 @@ def elbow_inertias(cur: Current, *, features: str, spatial_weight: float,
 
 
 class KmeansSteps(NamedTuple):
-    figure: Any  # plotly Figure of charts.kmeans_animation
+    figure: Any  # plotly Figure of animations.kmeans_animation
     summaries: dict[str, tuple[float, int | None]]  # frame name -> (inertia, pixels that changed cluster)
     n_steps: int
 
@@ -371,7 +371,7 @@ def _kmeans_steps(image_key: str, params_key: str, _image: np.ndarray, _params: 
     # The very feature rows k-means clustered, so the pixels sit where the centres live.
     features = pixel_features(_image, features=_params["features"], spatial_weight=_params["spatial_weight"],
                               index=sample)
-    fig = charts.kmeans_animation(features, np.array([step["labels"].ravel()[sample] for step in steps]),
+    fig = animations.kmeans_animation(features, np.array([step["labels"].ravel()[sample] for step in steps]),
                                   np.array([step["centers"] for step in steps]),
                                   [step["labels"] for step in steps], [step["inertia"] for step in steps],
                                   axis_names=FEATURE_AXES[result.info["feature_space"]],
