@@ -284,7 +284,7 @@ def threshold(
                 raise InvalidParameterError(f"value must be a number from 0 to 255, got {value!r}")
             level = value
         else:
-            level = _global_threshold(hist, algorithm)
+            level = _global_threshold(hist, algorithm, gray)
             if return_steps and algorithm == "otsu":
                 info["otsu_curve"] = {
                     "thresholds": _LEVELS.copy(),
@@ -377,22 +377,27 @@ def _resolve_polarity(polarity: str, n_bright: int, n_pixels: int) -> str:
     return "dark" if 2 * n_bright > n_pixels else "bright"
 
 
-def _global_threshold(hist: np.ndarray, algorithm: str) -> int | float:
+def _global_threshold(hist: np.ndarray, algorithm: str, gray: np.ndarray | None = None) -> int | float:
     """The threshold ``t`` (bright foreground is ``gray > t``) of a global algorithm."""
     present = np.flatnonzero(hist)
     if present.size == 1:
         # One gray level: nothing to separate. scikit-image returns that level.
         return int(present[0])
     if algorithm == "otsu":
+        # Own code: the teaching view shows the whole criterion curve, and one
+        # pass over 256 bins is the cost (scikit-image gives the same threshold).
         return int(np.argmax(_between_class_variance(hist)))
-    if algorithm == "triangle":
-        return _triangle(hist)
-    if algorithm == "li":
-        return _li(hist)
     if algorithm == "mean":
         return float(hist @ _LEVELS / hist.sum())
     from skimage import filters
 
+    # Triangle and Li take the image (scikit-image has no hist= for them):
+    # 57 ms and 100 ms at 4 Mpx here, where a histogram version took 0.2 ms;
+    # small beside a page run, so the library's code is used.
+    if algorithm == "triangle":
+        return int(filters.threshold_triangle(gray))
+    if algorithm == "li":
+        return float(filters.threshold_li(gray))
     skimage_hist = (hist, _LEVELS)
     if algorithm == "yen":
         return int(filters.threshold_yen(hist=skimage_hist))
@@ -427,50 +432,6 @@ def _between_class_variance(hist: np.ndarray) -> np.ndarray:
         n_low[both_sides].astype(np.float64) * n_high[both_sides] * float(n_total) ** 2
     )
     return variance
-
-
-def _triangle(hist: np.ndarray) -> int:
-    """Zack's triangle threshold on the histogram, as scikit-image computes it."""
-    present = np.flatnonzero(hist)
-    low, high = int(present[0]), int(present[-1])
-    counts = hist[low : high + 1]
-    peak = int(np.argmax(counts))
-    last = counts.size - 1
-    # The line runs from the peak to the end of the longer tail.
-    flipped = peak < last - peak
-    if flipped:
-        counts = counts[::-1]
-        peak = last - peak
-    height = float(counts[peak])
-    norm = math.hypot(height, peak)
-    # Distance (up to a constant) from each bin top to the peak-to-tail line.
-    steps = np.arange(peak)
-    distance = (height / norm) * steps - (peak / norm) * counts[:peak]
-    level = int(np.argmax(distance))
-    if flipped:
-        level = last - level
-    return low + level
-
-
-def _li(hist: np.ndarray) -> float:
-    """Li's minimum cross-entropy threshold, iterated as scikit-image does for integers."""
-    present = np.flatnonzero(hist)
-    low, high = int(present[0]), int(present[-1])
-    counts = hist[low : high + 1].astype(np.float64)
-    # Levels shifted to start at 0, because the iteration takes log(mean).
-    levels = np.arange(counts.size, dtype=np.float64)
-    tolerance = 0.5
-    t_next = float(counts @ levels / counts.sum())
-    t_current = -2 * tolerance
-    while abs(t_next - t_current) > tolerance:
-        t_current = t_next
-        above = levels > t_current
-        mean_above = counts[above] @ levels[above] / counts[above].sum()
-        mean_below = counts[~above] @ levels[~above] / counts[~above].sum()
-        if mean_below == 0:
-            break
-        t_next = float((mean_below - mean_above) / (np.log(mean_below) - np.log(mean_above)))
-    return t_next + low
 
 
 def _multiotsu(
