@@ -35,7 +35,7 @@ with st.container(border=True):
 
 method = "gmm" if use_gmm else "kmeans"
 params = dict(features=features, spatial_weight=spatial_weight, random_state=int(random_state))
-params["n_components" if use_gmm else "n_clusters"] = n_clusters
+params["n_clusters"] = n_clusters
 result = runner.try_run(cur.image, cur.key, method, **params)
 tab_result, tab_watch = st.tabs(["Result", "Watch it work"], key="km_tab", on_change="rerun")
 

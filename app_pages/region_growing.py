@@ -43,7 +43,8 @@ with st.container(border=True):
     overlay_mode = display.overlay_choice("rg_overlay")
 
 tolerance = "auto" if auto_tolerance else tolerance_value
-params = dict(tolerance=tolerance, connectivity=connectivity, criterion=criterion, color=color)
+params = dict(tolerance=tolerance, connectivity=connectivity, criterion=criterion,
+              features="rgb" if color else "gray")
 if mode == "auto":
     params.update(seeds="auto", max_seeds=int(max_seeds))
 else:

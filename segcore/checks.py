@@ -214,6 +214,17 @@ def check_bool(name: str, value: Any) -> bool:
     return bool(value)
 
 
+def check_connectivity(value: Any) -> int:
+    """``value`` as an int, after checking it is 4 (pixels sharing a side) or 8 (or a corner).
+
+    >>> check_connectivity(8)
+    8
+    """
+    if not is_int(value) or value not in (4, 8):
+        raise InvalidParameterError(f"connectivity must be 4 or 8, got {_shown(value)}")
+    return int(value)
+
+
 def check_choice(name: str, value: Any, choices: Collection[str]) -> str:
     """``value``, after checking it is one of the allowed strings.
 

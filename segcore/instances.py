@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .checks import as_mask, is_int
+from .checks import as_mask, check_connectivity
 from .errors import InvalidParameterError
 from .result import labels_dtype
 
@@ -55,8 +55,7 @@ def to_instances(mask: np.ndarray, *, connectivity: int = 8) -> tuple[np.ndarray
            [0, 2, 0],
            [0, 0, 3]], dtype=uint8)
     """
-    if not is_int(connectivity) or connectivity not in (4, 8):
-        raise InvalidParameterError(f"connectivity must be 4 or 8, got {connectivity!r}")
+    connectivity = check_connectivity(connectivity)
     foreground = as_mask(mask)
     n_with_background, labels = cv2.connectedComponentsWithAlgorithm(
         foreground.view(np.uint8), int(connectivity), cv2.CV_32S, cv2.CCL_WU

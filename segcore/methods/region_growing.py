@@ -17,7 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..checks import check_choice, is_int, is_number
+from ..checks import check_choice, check_connectivity, check_int, is_int, is_number
 from ..errors import InvalidParameterError
 from ..imageops import check_image, to_gray
 from ..result import SegmentationResult, labels_dtype
@@ -33,6 +33,8 @@ __all__ = [
 
 #: Every value ``criterion`` accepts.
 CRITERIA = ("neighbor", "seed", "mean")
+#: What a pixel is compared by: its gray level or its RGB values.
+FEATURES = ("gray", "rgb")
 #: Most label images kept in ``info["steps"]``; longer growths are sampled.
 MAX_STEPS = 100
 #: Largest image (in pixels) for which ``return_steps=True`` is accepted.
@@ -57,7 +59,7 @@ def region_growing(
     tolerance: float | str = "auto",
     connectivity: int = 4,
     criterion: str = "seed",
-    color: bool = False,
+    features: str = "gray",
     max_seeds: int = 200,
     return_steps: bool = False,
 ) -> SegmentationResult:
@@ -89,10 +91,10 @@ def region_growing(
         - ``"seed"``: the seed pixel (``cv2.floodFill`` with
           ``FLOODFILL_FIXED_RANGE``).
         - ``"mean"``: the mean of the region as it stands; see Notes.
-    color : bool
-        Compare RGB values instead of gray levels: a pixel passes when every
-        channel is within ``tolerance`` (Chebyshev distance, as ``floodFill``
-        does on colour images). Ignored for a gray image.
+    features : {"gray", "rgb"}
+        ``"rgb"`` compares RGB values instead of gray levels: a pixel passes
+        when every channel is within ``tolerance`` (Chebyshev distance, as
+        ``floodFill`` does on colour images). Same as "gray" on a gray image.
     max_seeds : int
         Most seeds ``seeds="auto"`` places (1 or more). The default, 200,
         covers the nuclei of nearly every image of the 2018 Data Science Bowl
@@ -112,7 +114,7 @@ def region_growing(
 
         - ``"seeds"``: the same list.
         - ``"seed_values"``: value compared at each seed: an int (gray) or
-          a tuple of three ints (``color=True`` on RGB).
+          a tuple of three ints (``features="rgb"`` on RGB).
         - ``"tolerances"``: the tolerance of each seed, as floats (all equal
           to ``tolerance`` when it is a number). ``params["tolerance"]``
           stays ``"auto"`` when it was.
@@ -178,7 +180,7 @@ def region_growing(
     background, for automatic seeds), and its tolerance is
     ``AUTO_TOLERANCE_FRACTIONS[criterion]`` times the distance from the
     seed's value to the mean value of the other phase (gray levels, or the
-    largest channel difference with ``color=True``). Only moves towards the
+    largest channel difference with ``features="rgb"``). Only moves towards the
     other phase are limited: a pixel joins a bright seed's region when it
     is at most ``tolerance`` darker than the reference (seed, neighbour or
     region mean), however much brighter it is; pixels further from the
@@ -186,7 +188,7 @@ def region_growing(
     ``"seed"`` and its fraction 2/3, a region therefore takes every
     connected pixel at least a third of the way from the background mean
     to its seed: a threshold of its own for each object, so dim and bright
-    objects both grow to their edges. With ``color=True`` each channel is
+    objects both grow to their edges. With ``features="rgb"`` each channel is
     limited on the side of the other phase's mean (on both sides where the
     means are equal). A seed in an image of one gray level, where there is
     no other phase, gets tolerance 0.
@@ -230,14 +232,13 @@ def region_growing(
     [1, 4, 7, 8]
     """
     check_choice("criterion", criterion, CRITERIA)
-    if not is_int(connectivity) or connectivity not in (4, 8):
-        raise InvalidParameterError(f"connectivity must be 4 or 8, got {connectivity!r}")
+    check_choice("features", features, FEATURES)
+    connectivity = check_connectivity(connectivity)
     _check_tolerance(tolerance)
-    if not is_int(max_seeds) or max_seeds < 1:
-        raise InvalidParameterError(f"max_seeds must be an integer of 1 or more, got {max_seeds!r}")
+    max_seeds = check_int("max_seeds", max_seeds, minimum=1)
     image = check_image(image)
     gray = to_gray(image)
-    values = image if color and image.ndim == 3 else gray
+    values = image if features == "rgb" and image.ndim == 3 else gray
     height, width = gray.shape
     if return_steps and gray.size > MAX_STEPS_PIXELS:
         raise InvalidParameterError(

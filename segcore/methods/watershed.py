@@ -8,12 +8,12 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..checks import as_mask, check_int, check_number
+from ..checks import as_mask, check_choice, check_int, check_number
 from ..errors import InvalidParameterError
 from ..instances import to_instances
 from ..result import SegmentationResult, labels_dtype
+from .threshold import POLARITIES
 
-POLARITIES = ("auto", "bright", "dark")
 
 
 def watershed(
@@ -22,7 +22,7 @@ def watershed(
     mask: np.ndarray | None = None,
     min_distance: int = 5,
     footprint: np.ndarray | None = None,
-    threshold_polarity: str = "auto",
+    polarity: str = "auto",
     compactness: float = 0.0,
 ) -> SegmentationResult:
     """Split the foreground into one instance per object, even where objects touch.
@@ -40,7 +40,7 @@ def watershed(
     mask : ndarray of bool or int, shape (H, W), or None, optional
         Foreground to split (non-zero = foreground). None thresholds the
         image with Otsu's method (``segment(image, "threshold",
-        algorithm="otsu", polarity=threshold_polarity)``).
+        algorithm="otsu", polarity=polarity)``).
     min_distance : int, optional
         Smallest distance in pixels (>= 1) between two seeds: larger values
         split less. Objects whose centres are closer stay merged.
@@ -48,7 +48,7 @@ def watershed(
         Neighbourhood in which a seed must be the maximum, passed to
         ``skimage.feature.peak_local_max``; None uses a square of side
         ``2 * min_distance + 1``.
-    threshold_polarity : {"auto", "bright", "dark"}, optional
+    polarity : {"auto", "bright", "dark"}, optional
         Which side of Otsu's threshold is foreground when ``mask`` is None:
         ``"auto"`` takes the minority side (objects are the minority).
     compactness : float, optional
@@ -60,7 +60,7 @@ def watershed(
     SegmentationResult
         ``labels``: instances 1..N, numbered in raster order of their seeds,
         0 for background. ``mask``: ``labels > 0``. ``params``:
-        ``threshold_polarity`` resolved to ``"bright"`` or ``"dark"`` when the
+        ``polarity`` resolved to ``"bright"`` or ``"dark"`` when the
         image was thresholded. ``info``: ``"count"`` (N), ``"markers"`` (list
         of N ``(row, col)`` seeds; seed i is in instance i + 1),
         ``"distance"`` (float32 (H, W) distance map) and, when the image was
@@ -94,11 +94,7 @@ def watershed(
     """
     min_distance = check_int("min_distance", min_distance, minimum=1)
     compactness = check_number("compactness", compactness, low=0)
-    if threshold_polarity not in POLARITIES:
-        raise InvalidParameterError(
-            f"threshold_polarity must be one of {', '.join(map(repr, POLARITIES))}, "
-            f"got {threshold_polarity!r}"
-        )
+    check_choice("polarity", polarity, POLARITIES)
     if footprint is not None:
         footprint = np.asarray(footprint)
         if footprint.ndim != 2 or footprint.size == 0 or not footprint.any():
@@ -113,9 +109,9 @@ def watershed(
     if mask is None:
         from ..registry import segment
 
-        thresholded = segment(image, "threshold", algorithm="otsu", polarity=threshold_polarity)
+        thresholded = segment(image, "threshold", algorithm="otsu", polarity=polarity)
         foreground = thresholded.mask
-        params["threshold_polarity"] = thresholded.params["polarity"]
+        params["polarity"] = thresholded.params["polarity"]
         info["threshold"] = thresholded.info.get("threshold")
     else:
         foreground = as_mask(mask, shape=image.shape[:2])
