@@ -167,7 +167,7 @@ if tab_watch.open:
                 + ("\n- With automatic tolerance each criterion gets its own fraction of the gap to the "
                    "background, smaller for the two that move their reference." if auto_tolerance else ""))
 
-        st.subheader("Worked example: the seed document's 4×4 grid")
+        st.subheader("Worked example: the cheatsheet's 4×4 grid")
         st.markdown("Seed on the 13 at (row 1, col 1). Change the settings and follow the waves: blue cells are "
                     "in the region, orange cells joined in this wave, the seed is outlined.")
         e1, e2, e3 = st.columns([1.2, 1.6, 1])

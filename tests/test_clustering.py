@@ -41,7 +41,7 @@ IMAGES = {
 
 
 def _seed_recipe(image: np.ndarray, n_clusters: int, random_state: int) -> KMeans:
-    """The seed document's k-means, verbatim apart from the parameters."""
+    """The cheatsheet's k-means, verbatim apart from the parameters."""
     pixels = image.reshape((-1, 3))
     return KMeans(n_clusters=n_clusters, random_state=random_state, n_init="auto").fit(pixels)
 

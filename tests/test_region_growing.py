@@ -60,7 +60,7 @@ def reference_growing(values, seeds, tolerance, connectivity, criterion):
     return labels
 
 
-# --- the seed document's example -------------------------------------------------
+# --- the cheatsheet's example -------------------------------------------------
 
 
 def test_seed_document_example(seed_grid):

@@ -34,7 +34,7 @@ ELBOW_SAMPLE = 20_000
 PICK_SIDE = 600
 #: Up to this many seeds are drawn numbered; more get small plain crosses.
 NUMBERED_SEEDS = 30
-#: The seed document's 4x4 region-growing example, and its seed (on the 13).
+#: The cheatsheet's 4x4 region-growing example, and its seed (on the 13).
 SEED_GRID_SEED = (1, 1)
 SEED_GRID_KEY = "seed-document-4x4"
 

@@ -1,7 +1,7 @@
 """What the pages say about each method: steps, maths, strengths and weaknesses.
 
 Kept apart from the page code so the wording can be reviewed in one place.
-The strengths and weaknesses follow the seed document's comparison table.
+The strengths and weaknesses follow the cheatsheet's comparison table.
 """
 
 from __future__ import annotations
