@@ -39,7 +39,7 @@ per_row = 4 if len(results) > 3 else max(len(results), 1) + (1 if cur.has_truth 
 tiles: list[tuple[np.ndarray, str]] = [(screen, f"Original — {cur.name}")]
 if cur.has_truth:
     tiles.append((viz.overlay(screen, display.labels_for_screen(cur.truth > 0), mode=overlay_mode, thickness=2,
-                              colors=np.array([[0, 0, 0], [255, 255, 255]])), "Ground truth"))
+                              colors=display.BLACK_WHITE), "Ground truth"))
 for label, result in results.items():
     caption = f"{label} · {display.run_time_text(result)}"
     if label in scores:

@@ -7,7 +7,7 @@ import streamlit as st
 from segcore import viz
 from segcore.methods.clustering import gmm, kmeans
 from ui import animations, charts, display, runner, state
-from ui import teaching_rg_km as teach
+from ui import teaching_km as teach
 
 cur = state.current()
 height, width = cur.shape
@@ -88,7 +88,7 @@ if tab_watch.open:
         if use_gmm:
             st.info("The Gaussian mixture's EM steps are not recorded: this shows k-means with the same K and "
                     "features.", icon=":material/info:")
-        small, small_key, scale = teach.watch_copy(cur)
+        small, small_key, scale = display.watch_copy(cur)
         if scale < 1:
             st.caption(f"Shown on a {small.shape[1]}×{small.shape[0]} copy of the image (every iteration keeps a "
                        "label image); the Result tab uses every pixel.")
@@ -96,7 +96,7 @@ if tab_watch.open:
                                     spatial_weight=spatial_weight, random_state=int(random_state))
         if watch is not None:
             names = [frame.name for frame in watch.figure.frames]
-            teach.keep_choice("km_watch_frame", names)
+            display.keep_choice("km_watch_frame", names)
             frame = st.select_slider("Iteration", names, key="km_watch_frame",
                                      help="The iteration the animation below opens at.")
             st.plotly_chart(animations.show_frame(watch.figure, frame), key="km_watch_fig")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 import segcore
@@ -65,7 +64,7 @@ with tab_result:
                         "transform).")
         screen_mask = display.labels_for_screen(result.mask)
         left, right = st.columns(2)
-        left.image(viz.colorize(screen_mask, colors=np.array([[0, 0, 0], [255, 255, 255]])),
+        left.image(viz.colorize(screen_mask, colors=display.BLACK_WHITE),
                    caption=f"Mask: probability > {threshold:.2f}", width="stretch")
         if split:
             right.image(viz.colorize(display.labels_for_screen(result.info["instances"])),
@@ -74,10 +73,7 @@ with tab_result:
         names = base.info["class_names"]
         display.show_result(cur, result, key="unet", overlay_mode=overlay_mode, label_caption="Classes")
         colors = viz.label_colors(len(names))
-        st.markdown(" ".join(
-            f"<span style='background:rgb{tuple(int(v) for v in colors[i])};padding:2px 8px;border-radius:4px;"
-            f"color:{'white' if i == 0 else 'black'}'>{name}</span>" for i, name in enumerate(names)),
-            unsafe_allow_html=True)
+        st.markdown(display.legend_chips(list(zip(names, colors))), unsafe_allow_html=True)
 
 with tab_inside:
     teaching.unet_feature_maps(cur, model, device)

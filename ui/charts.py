@@ -13,6 +13,8 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from .texts import format_seconds
+
 
 METRIC_TITLES = {"iou": "IoU", "dice": "Dice", "pixel_accuracy": "Pixel accuracy",
                  "mean_iou": "Mean IoU", "precision": "Precision", "recall": "Recall",
@@ -90,14 +92,10 @@ def seconds_chart(rows: Sequence[Mapping[str, object]], *, title: str = "Run tim
     values = [float(r["seconds"]) for r in rows]
     fig = go.Figure(go.Bar(x=values, y=names, orientation="h",
                            marker_color=[method_color(i) for i in range(len(rows))],
-                           text=[_format_seconds(v) for v in values], textposition="auto"))
+                           text=[format_seconds(v) for v in values], textposition="auto"))
     fig.update_layout(title=title, xaxis_title="seconds", **LAYOUT)
     fig.update_yaxes(autorange="reversed")
     return fig
-
-
-def _format_seconds(value: float) -> str:
-    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
 def agreement_heatmap(matrix: np.ndarray, names: Sequence[str], *,
@@ -155,52 +153,6 @@ def line_chart(rows: Sequence[Mapping[str, object]], *, x: str, y: str, series: 
     fig.update_layout(title=title, xaxis_title=x_title or x, yaxis_title=y_title or METRIC_TITLES.get(y, y), **LAYOUT)
     if y_range is not None:
         fig.update_yaxes(range=list(y_range))
-    return fig
-
-
-def curve_chart(x: Sequence[float], y: Sequence[float], *, title: str, x_title: str, y_title: str,
-                mark: int | None = None) -> go.Figure:
-    """A single curve with an optional marked point (e.g. inertia per iteration)."""
-    fig = go.Figure(go.Scatter(x=list(x), y=list(y), mode="lines+markers", line=dict(width=3), name=y_title))
-    if mark is not None and 0 <= mark < len(x):
-        fig.add_trace(go.Scatter(x=[x[mark]], y=[y[mark]], mode="markers", name="now",
-                                 marker=dict(size=15, symbol="circle-open", line=dict(width=3, color="#d62728"))))
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, showlegend=False, **LAYOUT)
-    return fig
-
-
-def cluster_scatter(features: np.ndarray, labels: np.ndarray, centers: np.ndarray, *,
-                    axis_names: Sequence[str] = ("R", "G", "B"), center_colors: np.ndarray | None = None,
-                    title: str = "Pixels in colour space, coloured by cluster") -> go.Figure:
-    """Sampled pixels (N, F) in 2-D or 3-D feature space with the centres as big markers."""
-    features = np.asarray(features, dtype=float)
-    labels = np.asarray(labels)
-    centers = np.asarray(centers, dtype=float)
-    dims = min(3, features.shape[1])
-    fig = go.Figure()
-    for k in range(len(centers)):
-        members = features[labels == k]
-        color = rgb(center_colors[k]) if center_colors is not None else method_color(k)
-        coords = {a: members[:, i] for i, a in zip(range(dims), "xyz")}
-        if dims == 3:
-            fig.add_trace(go.Scatter3d(**coords, mode="markers", name=f"cluster {k}",
-                                       marker=dict(size=2, color=color, opacity=0.5)))
-        else:
-            coords.setdefault("y", np.zeros(len(members)))
-            fig.add_trace(go.Scattergl(**coords, mode="markers", name=f"cluster {k}",
-                                       marker=dict(size=4, color=color, opacity=0.5)))
-    c = {a: centers[:, i] for i, a in zip(range(dims), "xyz")}
-    marker = dict(size=9 if dims == 3 else 16, color="black", symbol="x" if dims == 3 else "x-thin",
-                  line=dict(width=3, color="black"))
-    if dims == 3:
-        fig.add_trace(go.Scatter3d(**c, mode="markers", name="centres", marker=marker))
-        fig.update_layout(scene=dict(xaxis_title=axis_names[0], yaxis_title=axis_names[1],
-                                     zaxis_title=axis_names[2]))
-    else:
-        c.setdefault("y", np.zeros(len(centers)))
-        fig.add_trace(go.Scatter(**c, mode="markers", name="centres", marker=marker))
-        fig.update_layout(xaxis_title=axis_names[0], yaxis_title=axis_names[1] if dims > 1 else "")
-    fig.update_layout(title=title, **LAYOUT)
     return fig
 
 
