@@ -88,10 +88,7 @@ if tab_watch.open:
         if use_gmm:
             st.info("The Gaussian mixture's EM steps are not recorded: this shows k-means with the same K and "
                     "features.", icon=":material/info:")
-        small, small_key, scale = display.watch_copy(cur)
-        if scale < 1:
-            st.caption(f"Shown on a {small.shape[1]}×{small.shape[0]} copy of the image (every iteration keeps a "
-                       "label image); the Result tab uses every pixel.")
+        small, small_key, _ = display.watch_copy(cur, "every iteration keeps a label image")
         watch = teach.kmeans_figure(small, small_key, n_clusters=n_clusters, features=features,
                                     spatial_weight=spatial_weight, random_state=int(random_state))
         if watch is not None:

@@ -106,10 +106,7 @@ if tab_watch.open:
             st.markdown("Each **wave** adds every pixel that touches the region and passes the test; the newest "
                         "wave is white. Seeds grow one after another, so with several seeds the regions appear "
                         "in turn. Press **Play**, or drag the slider under the picture.")
-            small, small_key, scale = display.watch_copy(cur)
-            if scale < 1:
-                st.caption(f"Shown on a {small.shape[1]}×{small.shape[0]} copy of the image (every wave keeps a "
-                           "picture of the regions); the Result tab uses every pixel.")
+            small, small_key, scale = display.watch_copy(cur, "every wave keeps a picture of the regions")
             watch = dict(params)
             if mode == "manual":
                 watch["seeds"] = teach.scale_seeds(seeds, scale, small.shape[:2])

@@ -72,11 +72,13 @@ def keep_choice(key: str, options: list) -> None:
         del st.session_state[key]
 
 
-def watch_copy(cur: Current) -> tuple[np.ndarray, str, float]:
-    """(image, cache key, scale) of the copy the step-by-step views run on."""
+def watch_copy(cur: Current, why: str) -> tuple[np.ndarray, str, float]:
+    """(image, cache key, scale) of the copy the step-by-step views run on; a caption says ``why`` if smaller."""
     small = viz.downscale_for_display(cur.image, WATCH_SIDE)
     if small.shape == cur.image.shape:
         return cur.image, cur.key, 1.0
+    st.caption(f"Shown on a {small.shape[1]}×{small.shape[0]} copy of the image ({why}); the Result tab uses "
+               "every pixel.")
     return small, f"{cur.key}:watch{WATCH_SIDE}", small.shape[0] / cur.image.shape[0]
 
 
