@@ -42,3 +42,8 @@ def test_cli_threshold_run_loads_no_heavy_package(tmp_path):
             f"    assert main(['segment', {str(image)!r}, '--method', 'threshold', "
             f"'--out', {str(tmp_path / 'mask.png')!r}]) == 0")
     assert loaded_heavy_packages(code) == []
+
+
+def test_clustering_warm_up_imports_scikit_learn_ahead_of_the_first_run():
+    code = "from segcore.methods.clustering import warm_up\nwarm_up()"
+    assert "sklearn" in loaded_heavy_packages(code)
