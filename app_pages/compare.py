@@ -7,9 +7,9 @@ import pandas as pd
 import streamlit as st
 
 import segcore
-from segcore import charts, viz
+from segcore import viz
 from segcore.compare import DEFAULT_PRESETS, PRESETS, agreement_matrix, rows_to_csv, score_rows
-from ui import display, runner, state
+from ui import charts, display, runner, state
 
 cur = state.current()
 display.page_header(
@@ -34,7 +34,7 @@ slots = [column.empty() for _ in range(0, n_tiles, per_row) for column in st.col
 slots[0].image(screen, caption=f"Original — {cur.name}", width="stretch")
 if cur.has_truth:
     slots[1].image(viz.overlay(screen, display.labels_for_screen(cur.truth > 0), mode=overlay_mode, thickness=2,
-                               colors=np.array([[0, 0, 0], [255, 255, 255]])), caption="Ground truth", width="stretch")
+                               colors=display.BLACK_WHITE), caption="Ground truth", width="stretch")
 tile = dict(zip(chosen, slots[2 if cur.has_truth else 1:]))
 pictures: dict[str, np.ndarray] = {}
 for label in chosen:

@@ -35,8 +35,7 @@ if result is not None:
     st.markdown(f"**{result.info['count']} regions** · hysteresis thresholds used: low "
                 f"{result.info['low']:.0f}, high {result.info['high']:.0f}")
     left, right = st.columns(2)
-    left.image(viz.colorize(display.labels_for_screen(result.info["edges"]),
-                            colors=np.array([[0, 0, 0], [255, 255, 255]])),
+    left.image(display.black_and_white(result.info["edges"]),
                caption="Canny edge map (before closing and filling)", width="stretch")
     right.image(viz.overlay(display.for_screen(cur.image), display.labels_for_screen(result.info["edges"]),
                             mode="fill", alpha=1.0, colors=np.array([[0, 0, 0], [255, 60, 60]])),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from segcore import charts, viz
+from segcore import viz
 from segcore.methods.clustering import gmm, kmeans
-from ui import display, runner, state
-from ui import teaching_rg_km as teach
+from ui import animations, charts, display, runner, state
+from ui import teaching_km as teach
 
 cur = state.current()
 height, width = cur.shape
@@ -35,7 +35,7 @@ with st.container(border=True):
 
 method = "gmm" if use_gmm else "kmeans"
 params = dict(features=features, spatial_weight=spatial_weight, random_state=int(random_state))
-params["n_components" if use_gmm else "n_clusters"] = n_clusters
+params["n_clusters"] = n_clusters
 result = runner.try_run(cur.image, cur.key, method, **params)
 tab_result, tab_watch = st.tabs(["Result", "Watch it work"], key="km_tab", on_change="rerun")
 
@@ -88,18 +88,15 @@ if tab_watch.open:
         if use_gmm:
             st.info("The Gaussian mixture's EM steps are not recorded: this shows k-means with the same K and "
                     "features.", icon=":material/info:")
-        small, small_key, scale = teach.watch_copy(cur)
-        if scale < 1:
-            st.caption(f"Shown on a {small.shape[1]}×{small.shape[0]} copy of the image (every iteration keeps a "
-                       "label image); the Result tab uses every pixel.")
+        small, small_key, _ = display.watch_copy(cur, "every iteration keeps a label image")
         watch = teach.kmeans_figure(small, small_key, n_clusters=n_clusters, features=features,
                                     spatial_weight=spatial_weight, random_state=int(random_state))
         if watch is not None:
             names = [frame.name for frame in watch.figure.frames]
-            teach.keep_choice("km_watch_frame", names)
+            display.keep_choice("km_watch_frame", names)
             frame = st.select_slider("Iteration", names, key="km_watch_frame",
                                      help="The iteration the animation below opens at.")
-            st.plotly_chart(charts.show_frame(watch.figure, frame), key="km_watch_fig")
+            st.plotly_chart(animations.show_frame(watch.figure, frame), key="km_watch_fig")
             inertia, changed = watch.summaries[frame]
             st.caption(f"Iteration {frame}: inertia {inertia:,.0f}"
                        + ("" if changed is None else f"; {changed:,} pixels changed cluster in this iteration")

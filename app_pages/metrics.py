@@ -7,9 +7,9 @@ import pandas as pd
 import streamlit as st
 
 import segcore
-from segcore import charts, metrics
+from segcore import metrics
 from segcore.compare import DEFAULT_PRESETS
-from ui import display, runner, state
+from ui import charts, display, runner, state
 from ui.texts import METRICS_TEXT
 
 cur = state.current()

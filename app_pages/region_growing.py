@@ -8,10 +8,10 @@ import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 import segcore
-from segcore import charts, viz
+from segcore import viz
 from segcore.methods.region_growing import region_growing
-from ui import display, runner, state
-from ui import teaching_rg_km as teach
+from ui import animations, display, runner, state
+from ui import teaching_rg as teach
 
 cur = state.current()
 height, width = cur.shape
@@ -43,7 +43,8 @@ with st.container(border=True):
     overlay_mode = display.overlay_choice("rg_overlay")
 
 tolerance = "auto" if auto_tolerance else tolerance_value
-params = dict(tolerance=tolerance, connectivity=connectivity, criterion=criterion, color=color)
+params = dict(tolerance=tolerance, connectivity=connectivity, criterion=criterion,
+              features="rgb" if color else "gray")
 if mode == "auto":
     params.update(seeds="auto", max_seeds=int(max_seeds))
 else:
@@ -63,8 +64,8 @@ if tab_result.open:
                                         on_click=functools.partial(teach.add_clicked_seed, cur.shape))
         with right:
             st.markdown("**Or type a seed**")
-            teach.keep_in_range("rg_row", 0, height - 1)
-            teach.keep_in_range("rg_col", 0, width - 1)
+            display.keep_in_range("rg_row", 0, height - 1)
+            display.keep_in_range("rg_col", 0, width - 1)
             r1, r2 = st.columns(2)
             r1.number_input("Row", 0, height - 1, height // 2, key="rg_row")
             r2.number_input("Column", 0, width - 1, width // 2, key="rg_col")
@@ -84,8 +85,8 @@ if tab_result.open:
             sizes = result.info["region_sizes"]
             grown = sum(1 for size in sizes if size)
             in_regions = sum(sizes)
-            st.markdown(f"**{teach.plural(grown, 'region')}** from {teach.plural(len(sizes), 'seed')} · "
-                        f"**{teach.plural(in_regions, 'pixel')}** in regions "
+            st.markdown(f"**{display.plural(grown, 'region')}** from {display.plural(len(sizes), 'seed')} · "
+                        f"**{display.plural(in_regions, 'pixel')}** in regions "
                         f"({100 * in_regions / (height * width):.1f}% of the image)")
             merged = result.info["merged_seeds"]
             if merged:
@@ -105,10 +106,7 @@ if tab_watch.open:
             st.markdown("Each **wave** adds every pixel that touches the region and passes the test; the newest "
                         "wave is white. Seeds grow one after another, so with several seeds the regions appear "
                         "in turn. Press **Play**, or drag the slider under the picture.")
-            small, small_key, scale = teach.watch_copy(cur)
-            if scale < 1:
-                st.caption(f"Shown on a {small.shape[1]}×{small.shape[0]} copy of the image (every wave keeps a "
-                           "picture of the regions); the Result tab uses every pixel.")
+            small, small_key, scale = display.watch_copy(cur, "every wave keeps a picture of the regions")
             watch = dict(params)
             if mode == "manual":
                 watch["seeds"] = teach.scale_seeds(seeds, scale, small.shape[:2])
@@ -117,7 +115,7 @@ if tab_watch.open:
             pick_seed, pick_wave = st.columns([1, 2]) if several else (None, st.container())
             if several:
                 options = ["all"] + list(range(1, len(growth.seeds) + 1))
-                teach.keep_choice("rg_watch_seed", options)
+                display.keep_choice("rg_watch_seed", options)
                 seed_names = {o: f"Seed {o} only, at (row {growth.seeds[o - 1][0]}, col {growth.seeds[o - 1][1]})"
                               for o in options[1:]}
                 only = pick_seed.selectbox("Seeds to grow", options, key="rg_watch_seed",
@@ -128,13 +126,13 @@ if tab_watch.open:
                     growth = teach.growth_figure(small, small_key, **watch)
             if growth is not None:
                 names = [frame.name for frame in growth.figure.frames]
-                teach.keep_choice("rg_watch_frame", names)
+                display.keep_choice("rg_watch_frame", names)
                 frame = pick_wave.select_slider("Wave", names, key="rg_watch_frame",
                                               format_func=lambda name: str(growth.summaries[name][0]),
                                               help="The wave the animation below opens at.")
-                st.plotly_chart(charts.show_frame(growth.figure, frame), key="rg_watch_fig")
+                st.plotly_chart(animations.show_frame(growth.figure, frame), key="rg_watch_fig")
                 wave, so_far, added = growth.summaries[frame]
-                st.caption(f"After wave {wave}: {teach.plural(so_far, 'pixel')} in regions, {added:,} of them new "
+                st.caption(f"After wave {wave}: {display.plural(so_far, 'pixel')} in regions, {added:,} of them new "
                            "(white).")
 
         st.subheader("Compare criteria")
@@ -150,7 +148,7 @@ if tab_watch.open:
                 if other is None:
                     continue
                 covered = sum(other.info["region_sizes"])
-                caption = f"{name}: {teach.plural(covered, 'pixel')} ({100 * covered / (height * width):.1f}%)"
+                caption = f"{name}: {display.plural(covered, 'pixel')} ({100 * covered / (height * width):.1f}%)"
                 if cur.has_truth:
                     caption += f" · IoU {segcore.metrics.iou(cur.truth, other.mask):.3f}"
                 column.image(viz.overlay(display.for_screen(cur.image), display.labels_for_screen(other.labels),
@@ -166,7 +164,7 @@ if tab_watch.open:
                 + ("\n- With automatic tolerance each criterion gets its own fraction of the gap to the "
                    "background, smaller for the two that move their reference." if auto_tolerance else ""))
 
-        st.subheader("Worked example: the seed document's 4×4 grid")
+        st.subheader("Worked example: the cheatsheet's 4×4 grid")
         st.markdown("Seed on the 13 at (row 1, col 1). Change the settings and follow the waves: blue cells are "
                     "in the region, orange cells joined in this wave, the seed is outlined.")
         e1, e2, e3 = st.columns([1.2, 1.6, 1])
@@ -181,8 +179,8 @@ if tab_watch.open:
         per_row = 4
         for start in range(0, len(waves), per_row):
             for column, step in zip(st.columns(per_row), waves[start:start + per_row]):
-                grid = charts.value_grid(teach.SEED_GRID, region=step.region, new=step.new, seed=teach.SEED_GRID_SEED,
-                                         title=f"Wave {step.wave}: {teach.plural(step.size, 'pixel')}")
+                grid = animations.value_grid(teach.SEED_GRID, region=step.region, new=step.new, seed=teach.SEED_GRID_SEED,
+                                         title=f"Wave {step.wave}: {display.plural(step.size, 'pixel')}")
                 column.plotly_chart(grid, key=f"rg_ex_wave_{step.wave}")
         st.markdown(f"Region size after each wave: **{', '.join(str(step.size) for step in waves)}**.")
         st.markdown(teach.boundary_explanation(teach.SEED_GRID, example.labels, teach.SEED_GRID_SEED,

@@ -7,11 +7,11 @@ import pandas as pd
 import streamlit as st
 
 import segcore
-from segcore import charts, viz
+from segcore import viz
 from segcore.compare import PRESETS
 from segcore.robustness import DEFAULT_SWEEP_PRESETS, levels_between, sweep
 from segcore.synthetic import DEGRADATIONS, degrade, make_scene
-from ui import display, runner
+from ui import charts, display, runner
 
 EXPLANATIONS = {
     "noise": "Thresholds and k-means decide pixel by pixel, so noise flips isolated pixels to the wrong side "

@@ -6,9 +6,8 @@ import numpy as np
 import streamlit as st
 
 import segcore
-from segcore import charts, viz
 from segcore.methods.threshold import DEFAULT_OFFSETS, GLOBAL_ALGORITHMS, LOCAL_ALGORITHMS, threshold
-from ui import display, runner, state
+from ui import charts, display, runner, state
 
 ALGORITHM_TITLES = {
     "otsu": "Otsu", "triangle": "Triangle", "li": "Li (minimum cross-entropy)", "yen": "Yen",
@@ -92,7 +91,7 @@ if tab_watch.open:
                                      title=f"T = {watch_t}: σ²_B = {variance[watch_t]:.0f} "
                                            f"(Otsu's maximum {variance.max():.0f} at T = {otsu_t})")
         left.plotly_chart(fig, key="th_watch_hist")
-        right.image(viz.colorize(display.labels_for_screen(fixed.mask), colors=np.array([[0, 0, 0], [255, 255, 255]])),
+        right.image(display.black_and_white(fixed.mask),
                     caption=f"gray > {watch_t}: {100 * fixed.info['foreground_fraction']:.1f}% foreground",
                     width="stretch")
         st.latex(r"\sigma_B^2(T) = \omega_0(T)\,\omega_1(T)\,\big(\mu_1(T) - \mu_0(T)\big)^2")
@@ -109,9 +108,7 @@ if tab_all.open:
             caption = f"{ALGORITHM_TITLES[name]}: T = {res.info['threshold']:g}"
             if cur.has_truth:
                 caption += f" · IoU {segcore.metrics.iou(cur.truth, res.mask):.3f}"
-            columns[i % 4].image(viz.colorize(display.labels_for_screen(res.mask),
-                                              colors=np.array([[0, 0, 0], [255, 255, 255]])),
-                                 caption=caption, width="stretch")
+            columns[i % 4].image(display.black_and_white(res.mask), caption=caption, width="stretch")
         missing = [ALGORITHM_TITLES[n] for n in GLOBAL_ALGORITHMS if n not in results]
         if missing:
             st.caption(f"{', '.join(missing)}: no threshold on this histogram (it needs two peaks).")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -66,7 +65,7 @@ with tab_result:
                         "transform).")
         screen_mask = display.labels_for_screen(result.mask)
         left, right = st.columns(2)
-        left.image(viz.colorize(screen_mask, colors=np.array([[0, 0, 0], [255, 255, 255]])),
+        left.image(viz.colorize(screen_mask, colors=display.BLACK_WHITE),
                    caption=f"Mask: probability > {threshold:.2f}", width="stretch")
         if split:
             right.image(viz.colorize(display.labels_for_screen(result.info["instances"])),

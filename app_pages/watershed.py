@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from segcore import charts, viz
+from segcore import viz
 from segcore.instances import instance_sizes, to_instances
 from segcore.methods.watershed import watershed
-from ui import display, runner, state
+from ui import charts, display, runner, state
 
 cur = state.current()
 display.page_header(
@@ -26,7 +26,7 @@ with st.container(border=True):
                             help="0 is the classic watershed; larger values make rounder, more even regions.")
     overlay_mode = display.overlay_choice("ws_overlay")
 
-result = runner.try_run(cur.image, cur.key, "watershed", threshold_polarity=polarity, min_distance=min_distance,
+result = runner.try_run(cur.image, cur.key, "watershed", polarity=polarity, min_distance=min_distance,
                         compactness=compactness)
 if result is not None:
     display.show_result(cur, result, key="ws", overlay_mode=overlay_mode, label_caption="Instances")
@@ -45,5 +45,5 @@ if result is not None:
         right.plotly_chart(charts.size_histogram(sizes), key="ws_sizes")
 
 display.how_it_works("watershed")
-display.show_code(watershed, call=f"segcore.segment(image, 'watershed', threshold_polarity={polarity!r}, "
+display.show_code(watershed, call=f"segcore.segment(image, 'watershed', polarity={polarity!r}, "
                                   f"min_distance={min_distance}, compactness={compactness})")

@@ -41,8 +41,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from bench.common import machine  # noqa: E402
 from segcore.synthetic import make_image  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, VIEWPORT, AppDidNotStart, start_app, stop_app  # noqa: E402
-from tests.browser.pages import wait_idle  # noqa: E402
+from devtools.streamlit_server import CHROMIUM, CHROMIUM_FLAGS, VIEWPORT, AppDidNotStart, start_app, stop_app  # noqa: E402
+from devtools.pages import wait_idle  # noqa: E402
 
 HEIGHT, WIDTH = 1250, 1600  # 2.0 Mpx
 TIMEOUT_MS = 180_000

@@ -41,7 +41,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from bench.common import machine  # noqa: E402
-from tests.browser.conftest import free_port, healthy, stop_app  # noqa: E402
+from devtools.streamlit_server import free_port, healthy, stop_app  # noqa: E402
 
 TIMEOUT_S = 300
 

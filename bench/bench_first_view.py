@@ -36,7 +36,7 @@ from playwright.sync_api import sync_playwright
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from bench.common import machine  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, VIEWPORT, free_port, healthy, stop_app  # noqa: E402
+from devtools.streamlit_server import CHROMIUM, CHROMIUM_FLAGS, VIEWPORT, free_port, healthy, stop_app  # noqa: E402
 
 TIMEOUT_MS = 120_000
 CLASSIC = ("Otsu threshold", "Region growing (auto seeds)", "K-means (K=2)")

@@ -35,8 +35,8 @@ from playwright.sync_api import expect, sync_playwright
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from bench.common import machine, natural_image  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, VIEWPORT, free_port, healthy, stop_app  # noqa: E402
-from tests.browser.pages import assert_no_exception, wait_idle  # noqa: E402
+from devtools.streamlit_server import CHROMIUM, CHROMIUM_FLAGS, VIEWPORT, free_port, healthy, stop_app  # noqa: E402
+from devtools.pages import assert_no_exception, wait_idle  # noqa: E402
 
 WIDTH, HEIGHT = 8000, 6000
 TIMEOUT_MS = 300_000

@@ -20,6 +20,14 @@ def natural_image(width: int, height: int) -> np.ndarray:
     return np.clip(resized.astype(np.int16) + noise, 0, 255).astype(np.uint8)
 
 
+def gradient_image(width: int, height: int) -> np.ndarray:
+    """A smooth colour gradient with uniform noise (+-12): no real clusters, many local minima."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    ramps = np.stack([x / (width - 1), y / (height - 1), 1 - (x + y) / (width + height - 2)], axis=-1)
+    noise = np.random.default_rng(0).uniform(-12, 12, ramps.shape)
+    return np.clip(255 * ramps + noise, 0, 255).astype(np.uint8)
+
+
 def timed(func: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     """Median wall time of ``repeats`` calls and the last call's result."""
     seconds = []

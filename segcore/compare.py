@@ -44,7 +44,7 @@ PRESETS: dict[str, Preset] = {
                {"algorithm": "local_mean", "polarity": "auto", "block_size": 101, "offset": 30}),
         Preset("Region growing (auto seeds)", "region_growing", {"seeds": "auto"}),
         Preset("K-means (K=2)", "kmeans", {"n_clusters": 2, "random_state": 0}),
-        Preset("Gaussian mixture (2)", "gmm", {"n_components": 2, "random_state": 0}),
+        Preset("Gaussian mixture (2)", "gmm", {"n_clusters": 2, "random_state": 0}),
         Preset("U-Net (nuclei)", "unet", {"model": "nuclei"}),
         Preset("Edges (Canny)", "edges", {}),
         Preset("Watershed (Otsu mask)", "watershed", {}),

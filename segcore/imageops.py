@@ -9,23 +9,11 @@ from .errors import InvalidImageError
 
 
 def check_image(image: np.ndarray) -> np.ndarray:
-    """Return ``image`` as a C-contiguous uint8 array of shape (H, W) or (H, W, 3).
+    """``image`` as a C-contiguous uint8 (H, W) or (H, W, 3) array, or :class:`InvalidImageError`.
 
-    Parameters
-    ----------
-    image : ndarray
-        Gray (H, W) or RGB (H, W, 3) image. uint8 is used as is; bool becomes
-        0/255; other integer or float arrays are rescaled from their own
-        minimum and maximum to 0..255 (not clipped), as :func:`segcore.load_image`
-        does for 16-bit and float files.
+    uint8 is used as is, bool becomes 0/255, other integers and floats are stretched from their
+    own min..max (as :func:`segcore.load_image` does for 16-bit and float files).
 
-    Raises
-    ------
-    InvalidImageError
-        For anything that is not a 2-D gray or 3-channel colour image.
-
-    Examples
-    --------
     >>> check_image(np.zeros((2, 3), dtype=bool)).dtype
     dtype('uint8')
     """

@@ -1,43 +1,39 @@
-"""Reading images and ground-truth masks from files, bytes and uploads.
+"""Reading images and ground-truth masks from paths, bytes and binary file objects (uploads).
 
-:func:`load_image` turns any common picture into an (H, W, 3) uint8 RGB
-array; :func:`load_mask` turns a mask file into (H, W) int32 labels with
-0 as background. Both accept a path, the file's bytes, or a binary file
-object such as Streamlit's ``UploadedFile``.
+Images (:func:`load_image`, (H, W, 3) uint8 RGB):
 
-Decisions a user should know
-----------------------------
-- **Formats**: PNG, JPEG (including phones' multi-picture MPO), TIFF, BMP, WebP and
-  GIF. Pillow is told to try only these, so no other decoder (EPS, for one,
-  would start Ghostscript) ever sees an uploaded file. Animated GIF/WebP and
-  multi-page TIFF give their first frame.
-- **Transparency is composited on white.** A transparent background usually
-  means "no object here", and white is what image viewers and browsers show,
-  so the array looks like what the user saw.
-- **16-bit, 32-bit and float images are stretched from their real range**
-  (min..max of the finite values) to 0..255 by
-  :func:`segcore.imageops.rescale_to_uint8`; microscopy files often use
-  only 1000..5000 of 0..65535, which dividing by 256 would leave nearly
-  black. Colour shares one range over its channels so hues keep their
-  balance. Pillow decodes 16-bit-per-channel colour PNG/TIFF at 8 bits, so
-  those files (found from the PNG header or the TIFF BitsPerSample tag) are
-  decoded with OpenCV instead.
-- **EXIF orientation is applied**, so a phone photo comes out upright.
-- **At most** :data:`MAX_PIXELS` **pixels.** The size is read from the
-  header and checked before anything is decoded, so a "decompression
-  bomb" (a small file claiming a huge image) is refused without allocating
-  its memory.
-- **Errors.** Anything unusable raises
-  :class:`~segcore.errors.InvalidImageError` (a ``ValueError``; for masks its
-  subclass :class:`~segcore.errors.InvalidMaskError`) whose message starts
-  "this file is not an image we can read: " (or "... a mask ...") and says
-  why in words: empty, cut short, a web page, an SVG drawing, a PDF, too
-  large, and so on. Decoder exceptions never escape. Truncated files are
-  refused rather than padded with grey as long as
-  ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` keeps its default, False (segcore
-  never changes it).
+- PNG, JPEG (and phones' MPO), TIFF, BMP, WebP, GIF only: Pillow tries no other decoder (EPS
+  would start Ghostscript). Animations and multi-page TIFFs give their first frame.
+- Transparency is composited on white (what viewers show; usually "no object here").
+- 16-bit, 32-bit and float images are stretched from their own finite min..max to 0..255
+  (:func:`segcore.imageops.rescale_to_uint8`), one range for all colour channels: microscopy
+  often uses 1000..5000 of 0..65535. 16-bit colour PNG/TIFF are decoded with OpenCV (Pillow
+  would give 8 bits).
+- EXIF orientation is applied. At most :data:`MAX_PIXELS`, read from the header before any
+  decoding, so a decompression bomb allocates nothing.
+- Anything unusable raises :class:`~segcore.errors.InvalidImageError` (for masks
+  :class:`~segcore.errors.InvalidMaskError`) saying why in words (empty, cut short, a web
+  page, an SVG, a PDF, too large...); decoder exceptions never escape, truncated files are
+  refused, never padded.
 
-How mask values become labels is described in :func:`load_mask`.
+Masks (:func:`load_mask`, (H, W) int32 labels, 0 = background). Values are read raw (a palette
+by index, no rescaling), then:
+
+- Alpha is ignored unless only alpha varies (a cut-out: alpha is the mask); equal RGB
+  channels are gray. One value: all 0 if it is 0, else all 1. Two values: smaller 0, larger 1.
+- Gray with more values from a lossless file: up to 16 values are classes as they are; a
+  *noisy binary* mask is cut at the midpoint of its range; a *photo* is refused; otherwise
+  8-bit and float masks are renumbered 0..k-1 by value, and 16/32-bit non-negative integers
+  are instance labels kept unchanged (DSB2018's ``labels/*.png``). From a lossy file (JPEG,
+  lossy WebP) only a noisy binary mask is accepted ("save masks as PNG").
+- Colours and palettes: each colour (index) is a label, black (index 0) is 0, the others
+  1, 2, ... in (R, G, B) (index) order. More than two colours from a lossy file, or more than
+  16 mostly non-flat colours (a photo), are refused.
+- A pixel is *flat* when its four neighbours share its value. *Noisy binary* (a 0/255 mask
+  saved as JPEG or blurred): 90% of pixels within a quarter of the range of either extreme,
+  and the off-mode pixels look like fringe (at most 25% flat, 90% within 8 px of both bands).
+  *Photo*: under half the non-background pixels are flat and differing neighbours typically
+  differ by less than a tenth of the range.
 """
 
 from __future__ import annotations
@@ -80,7 +76,7 @@ _EXIF_ORIENTATION = 0x0112
 _HIGH_DEPTH_GRAY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 _ALPHA_MODES = ("RGBA", "LA", "PA")
 
-# Mask heuristics, explained in load_mask's Notes.
+# Mask heuristics, explained in the module docstring.
 _FEW_VALUES = 16  # up to this many distinct values a lossless mask is classes as it is
 _BAND = 0.25  # width of the two "near an extreme" bands, as a fraction of the value range
 _IN_BANDS = 0.90  # share of pixels in those bands for a noisy binary mask
@@ -93,61 +89,16 @@ _PHOTO_MAX_STEP = 0.1  # a photo's differing neighbours typically differ by less
 
 
 def load_image(source: ImageSource) -> np.ndarray:
-    """Read an image file into an (H, W, 3) uint8 RGB array.
+    """Read an image file into a fresh (H, W, 3) uint8 RGB array (rules: the module docstring).
 
-    Parameters
-    ----------
-    source : str, os.PathLike, bytes, bytearray, memoryview or binary file object
-        A path, the file's content, or anything with a ``read()`` method
-        returning bytes (``io.BytesIO``, Streamlit's ``UploadedFile``, an
-        ``open(path, "rb")`` file). A file object is read once, from its start
-        when it can seek (as Pillow does), otherwise from where it stands.
+    ``source`` is a path, the file's bytes, or a binary file object (read once, from its start when
+    it can seek). A text-mode file object or another type raises ``TypeError``.
 
-    Returns
-    -------
-    ndarray of uint8, shape (H, W, 3)
-        A fresh, writable, C-contiguous RGB array, upright according to the
-        EXIF orientation.
-
-    Raises
-    ------
-    InvalidImageError
-        When the file cannot be used: missing, a folder, empty, cut short,
-        damaged, not an image (text, HTML, SVG, PDF, HEIC), an unsupported
-        format or colour mode, no pixels, or more than :data:`MAX_PIXELS`
-        pixels. The message starts "this file is not an image we can read: ".
-    TypeError
-        When ``source`` is none of the accepted types, or a file object
-        returns text (open it in binary mode, ``"rb"``).
-
-    Notes
-    -----
-    Every Pillow mode a supported file decodes to is handled: gray ``L``,
-    1-bit ``1`` (0/255), palette ``P``, ``CMYK`` (Pillow's conversion),
-    ``YCbCr``, ``LAB``, RGB, and with alpha ``LA``, ``PA``, ``RGBA``.
-
-    Transparent pixels (alpha channel, palette transparency, or a PNG
-    colour key) are composited on white: a transparent background usually
-    means "no object", and white is what viewers show. The colour key of a
-    16-bit grey PNG is not applied.
-
-    16-bit (``I;16``), 32-bit integer (``I``) and float (``F``) gray images,
-    and 16-bit-per-channel RGB/RGBA PNG and TIFF, are mapped from their own
-    minimum..maximum to 0..255 (one common range over the colour channels),
-    so the full contrast is kept; a constant image follows
-    :func:`segcore.imageops.rescale_to_uint8`. 16-bit alpha is scaled to
-    0..255 by its type's maximum before compositing.
-
-    Examples
-    --------
     >>> import io
     >>> from PIL import Image
     >>> buffer = io.BytesIO()
     >>> Image.new("RGBA", (4, 2), (200, 30, 30, 0)).save(buffer, format="PNG")
-    >>> image = load_image(buffer.getvalue())
-    >>> image.shape, image.dtype
-    ((2, 4, 3), dtype('uint8'))
-    >>> image[0, 0]  # fully transparent: white
+    >>> load_image(buffer.getvalue())[0, 0]  # fully transparent: white
     array([255, 255, 255], dtype=uint8)
     """
     decoded = _decode(source, InvalidImageError)
@@ -159,95 +110,15 @@ def load_image(source: ImageSource) -> np.ndarray:
 
 
 def load_mask(source: ImageSource, shape: tuple[int, ...] | None = None) -> np.ndarray:
-    """Read a ground-truth mask file into (H, W) int32 labels, 0 = background.
+    """Read a ground-truth mask into fresh (H, W) int32 labels, 0 = background (rules: the module docstring).
 
-    Parameters
-    ----------
-    source : str, os.PathLike, bytes, bytearray, memoryview or binary file object
-        As for :func:`load_image`.
-    shape : tuple of int, optional
-        ``(H, W)`` or ``(H, W, C)`` of the image the mask belongs to, e.g.
-        ``image.shape``. When given, a mask of another size is refused; it is
-        never resized or cropped.
+    ``shape`` (the image's ``(H, W)`` or ``(H, W, C)``): a mask of another size is refused, never
+    resized.
 
-    Returns
-    -------
-    ndarray of int32, shape (H, W)
-        A fresh, writable, C-contiguous label array: 0 is background, 1..N
-        are classes or objects (see Notes). int32 always, so callers need not
-        care whether the file held 1, 8 or 16 bits.
-
-    Raises
-    ------
-    InvalidMaskError
-        For every reason :func:`load_image` refuses a file (the message
-        starts "this file is not a mask we can read: "), when the values do
-        not look like a mask ("it has N distinct grey levels and does not look
-        like a mask"), or when the size differs from ``shape`` ("the mask is
-        300x200 pixels but the image is 400x300; ...").
-    InvalidParameterError
-        When ``shape`` is not two or three positive integers.
-    TypeError
-        As for :func:`load_image`.
-
-    Notes
-    -----
-    Values are decoded raw: nothing is rescaled, a palette image is read by
-    index (not by colour), and 16-bit colour files go through OpenCV. EXIF
-    orientation is applied as for images. Then:
-
-    - **Channels.** Alpha is ignored, except that when the colour is the same
-      everywhere and only alpha varies (a cut-out), alpha is the mask. RGB
-      whose three channels are equal is grey.
-    - **One value** everywhere: all 0 if it is 0, else all 1 (all foreground).
-    - **Two values** (bool, 0/1, 0/255, any pair): the smaller is background
-      (0), the larger foreground (1).
-    - **Grey with more values**, from a lossless file (PNG, TIFF, BMP, GIF,
-      lossless WebP): with up to 16 distinct values it is a class mask as it
-      is. With more, a *noisy binary* mask (below) is thresholded at the
-      midpoint of its range to 0/1, and a *photo* (below) is refused.
-      Otherwise an 8-bit or float mask is renumbered 0..k-1 in increasing
-      value order (``{0, 85, 170, 255}`` gives 0..3; value 0 stays 0, and
-      where 0 is absent the smallest value becomes background), while a 16- or
-      32-bit integer mask with no negative values is an instance-label image
-      and is returned unchanged (DSB2018's ``labels/*.png``).
-    - **Grey with more values, from a lossy file** (JPEG, lossy WebP, JPEG-
-      compressed TIFF), which cannot store exact labels: a noisy binary mask
-      is thresholded to 0/1; anything else is refused ("save masks as PNG").
-    - **Colours and palettes**: each distinct colour (or palette index) is a
-      label. Black (or index 0) is 0; the others are numbered 1, 2, ... in
-      increasing (R, G, B) order (increasing index for palettes), so the
-      numbering depends only on which colours occur. Without black (index 0)
-      every colour is an object. Pascal VOC's "void" index 255 is a label
-      like any other. More than two colours from a lossy file are refused,
-      and more than 16 colours most of whose pixels are not flat (below) are
-      refused as a photo.
-
-    A pixel is *flat* when its four neighbours have its value; labels fill
-    areas, so most of their pixels are flat.
-
-    *Noisy binary*: a 0/255 mask saved as JPEG, blurred or resized has
-    values spread around its two extremes. It is recognised when at least
-    90% of the pixels lie within a quarter of the range of the minimum or
-    the maximum, and the pixels that differ from the most common value of
-    each of those two bands look like fringe: at most 25% of them are flat,
-    and at least 90% lie within 8 pixels of both bands (JPEG ringing stays in
-    its 8x8 block). Sparse instance labels (most pixels 0) fail both tests,
-    because each object fills an area of its own, away from the others.
-
-    *Photo*: fewer than half of the pixels outside the background (the most
-    common value, give or take 2% of the range for sensor and JPEG noise) are
-    flat, and neighbours that differ typically (median) differ by less than a
-    tenth of the range, as a photo's shading does. Fragmented label images
-    (k-means or region-growing output) pass because their labels jump.
-
-    Examples
-    --------
     >>> import io
     >>> from PIL import Image
-    >>> values = np.array([[0, 0, 255, 255]] * 3, dtype=np.uint8)
     >>> buffer = io.BytesIO()
-    >>> Image.fromarray(values).save(buffer, format="PNG")
+    >>> Image.fromarray(np.array([[0, 0, 255, 255]] * 3, dtype=np.uint8)).save(buffer, format="PNG")
     >>> load_mask(buffer.getvalue(), shape=(3, 4))
     array([[0, 0, 1, 1],
            [0, 0, 1, 1],

@@ -24,22 +24,7 @@ from .result import SegmentationResult
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """One registry entry.
-
-    Attributes
-    ----------
-    name : str
-        Registry key, used by :func:`segment`, the CLI and the app.
-    target : str
-        ``"package.module:function"`` implementing the method.
-    title : str
-        Human-readable name for menus and charts.
-    summary : str
-        One sentence on what the method does.
-    output : str
-        ``"binary"`` (foreground mask), ``"labels"`` (classes or clusters) or
-        ``"instances"`` (one label per object).
-    """
+    """One registry entry: ``name``, ``target`` (``"module:function"``), ``title`` for menus, a one-line ``summary`` and ``output`` (``"binary"``, ``"labels"`` or ``"instances"``)."""
 
     name: str
     target: str
@@ -89,37 +74,12 @@ def list_methods() -> list[str]:
 
 
 def segment(image: np.ndarray, method: str, **params: Any) -> SegmentationResult:
-    """Segment ``image`` with the registered ``method``.
+    """Segment ``image`` with the registered ``method`` and its keyword ``params``.
 
-    Parameters
-    ----------
-    image : ndarray
-        Gray (H, W) or RGB (H, W, 3) image; uint8 is used as is, other types
-        are rescaled by :func:`segcore.imageops.check_image`.
-    method : str
-        A key of :data:`METHODS`: ``"threshold"``, ``"region_growing"``,
-        ``"kmeans"``, ``"gmm"``, ``"edges"``, ``"watershed"``, ``"unet"``.
-    **params
-        The method's keyword parameters; see each method's docstring.
+    The image is checked by :func:`segcore.check_image`; a parameter the method does not take is
+    refused with the list of those it does. The result's ``params`` hold every parameter used
+    (defaults included, automatic choices resolved) and ``seconds`` the run time.
 
-    Returns
-    -------
-    SegmentationResult
-        ``labels``, ``mask``, the ``params`` actually used (defaults included,
-        automatic choices resolved), ``seconds`` and method-specific ``info``.
-
-    Raises
-    ------
-    UnknownMethodError
-        For a name that is not registered (the message lists valid names).
-    InvalidParameterError
-        For a parameter the method does not take, or a bad value.
-    InvalidImageError
-        For an array that is not a gray or RGB image.
-
-    Examples
-    --------
-    >>> import numpy as np
     >>> img = np.array([[100, 127, 128, 200]], dtype=np.uint8)
     >>> segment(img, "threshold", algorithm="fixed", value=127).mask
     array([[False, False,  True,  True]])

@@ -10,29 +10,10 @@ import numpy as np
 
 @dataclass
 class SegmentationResult:
-    """What :func:`segcore.segment` returns.
+    """What :func:`segcore.segment` returns: ``method``, ``labels``, ``mask``, ``params``, ``seconds``, ``info``.
 
-    Attributes
-    ----------
-    method : str
-        Registry name of the method that ran (``"threshold"``, ``"kmeans"``...).
-    labels : ndarray of int, shape (H, W)
-        0 is background (or the first cluster for clustering methods); 1..N
-        are foreground classes, clusters, seeded regions or instances. Kept as
-        uint8 where it fits, because allocating large int32 images costs more
-        than a threshold does.
-    mask : ndarray of bool, shape (H, W), or None
-        Foreground/background split where the method has one (thresholds,
-        region growing, edges, watershed, U-Net, two-cluster k-means);
-        ``None`` for multi-class outputs such as multi-Otsu or k-means K>2.
-    params : dict
-        Every parameter the method used, defaults included, with automatic
-        choices resolved (e.g. ``polarity="auto"`` becomes the polarity chosen).
-    seconds : float
-        Wall time of the method call.
-    info : dict
-        Method-specific extras: thresholds, histogram, cluster centres,
-        probability map, step-by-step data (``info["steps"]``)...
+    The meaning of each field and of the common ``info`` keys is in docs/glossary.md. ``labels``
+    are uint8 where they fit: allocating large int32 images costs more than a threshold does.
     """
 
     method: str

@@ -35,21 +35,7 @@ MAX_RUNS = 400  # methods x levels; a sweep beyond this is refused rather than l
 
 @dataclass
 class SweepResult:
-    """Scores per (method, level), and pictures to show under the chart.
-
-    Attributes
-    ----------
-    rows : list of dict
-        One row per method and level: ``method``, ``level``, ``iou``,
-        ``dice``, ``pixel_accuracy``, ``seconds`` (and ``error`` when the
-        method could not run at that level: scores are then NaN).
-    images : dict of float to ndarray
-        The degraded image at every level.
-    masks : dict of (str, float) to ndarray
-        Each method's foreground at every level.
-    truth : ndarray
-        The exact mask (the same at every level).
-    """
+    """Scores per (method, level): ``rows`` (``method``, ``level``, ``iou``, ``dice``, ``pixel_accuracy``, ``seconds``, and ``error`` with NaN scores where a method failed), ``images`` per level, ``masks`` per (method, level) and the exact ``truth``."""
 
     degradation: str
     levels: list[float]
@@ -89,29 +75,10 @@ def sweep(
     seed: int = 0,
     progress: Callable[[float, str], None] | None = None,
 ) -> SweepResult:
-    """Run every preset in ``methods`` at every level of ``degradation``.
+    """Run every preset in ``methods`` (names of :data:`segcore.compare.PRESETS`) at every level of ``degradation``.
 
-    Parameters
-    ----------
-    methods : sequence of str
-        Preset names from :data:`segcore.compare.PRESETS`.
-    degradation : str
-        A key of :data:`segcore.synthetic.DEGRADATIONS`: ``"noise"``,
-        ``"illumination"``, ``"blur"`` or ``"contrast"``.
-    levels : sequence of float
-        The degradation's values, e.g. ``levels_between(0, 0.4, 8)``.
-    shape : (int, int)
-        Image size.
-    scene : mapping, optional
-        Keyword arguments of :func:`segcore.synthetic.make_scene` (object
-        count, radius, contrast, touching, texture...).
-    baseline : mapping, optional
-        The other degradations' fixed values (keywords of
-        :func:`segcore.synthetic.degrade`); the swept one overrides its entry.
-    seed : int
-        Seed of the scene and of the noise.
-    progress : callable, optional
-        ``progress(fraction, message)`` after every run.
+    ``scene`` holds keywords of :func:`segcore.synthetic.make_scene`, ``baseline`` the other
+    degradations' fixed values; ``progress(fraction, message)`` is called after every run.
     """
     if degradation not in DEGRADATIONS:
         raise InvalidParameterError(

@@ -102,7 +102,7 @@ _add("moon", "Moon surface", "Low-contrast craters.", _skimage("moon"))
 
 DEFAULT_SAMPLE = "synthetic_nuclei"
 
-#: The seed document's region-growing worked example: seeded at (1, 1) (value
+#: The cheatsheet's region-growing worked example: seeded at (1, 1) (value
 #: 13) with tolerance 2, 4-connectivity and the neighbour criterion, the region
 #: is exactly the two left columns.
 SEED_GRID = np.array(

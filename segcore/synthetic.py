@@ -75,33 +75,12 @@ def make_scene(
     dark_objects: bool = False,
     seed: int = 0,
 ) -> Scene:
-    """Draw ``n_objects`` ellipses on a flat background.
+    """Draw ``n_objects`` ellipses (mean radius in ``radius``) on a flat background; levels in [0, 1].
 
-    Parameters
-    ----------
-    shape : (int, int)
-        Image height and width.
-    n_objects : int
-        Number of objects (with ``touching=True``, pairs of overlapping
-        objects are drawn, so the count is rounded up to an even number).
-    radius : (float, float)
-        Range of the objects' mean radius in pixels.
-    background : float
-        Background level in [0, 1].
-    contrast : float
-        Object level minus background level (objects are brighter, or darker
-        with ``dark_objects=True``); clipped so levels stay in [0, 1].
-    eccentricity : float
-        0 draws discs; up to 0.9 draws increasingly elongated ellipses.
-    touching : bool
-        Draw objects in overlapping pairs, the case watershed splitting is for.
-    texture : float
-        Amplitude of a smooth random texture inside the objects (fraction of
-        the range), which breaks methods that assume flat objects.
-    dark_objects : bool
-        Objects darker than the background (like stained nuclei in brightfield).
-    seed : int
-        Seed of the random layout; the same arguments always give the same scene.
+    ``contrast`` is object minus background level (objects darker with ``dark_objects``);
+    ``eccentricity`` 0 draws discs, up to 0.9 elongated ellipses; ``touching`` draws overlapping
+    pairs (the count rounded up to even), the case watershed is for; ``texture`` adds a smooth
+    random texture inside objects. The same arguments always give the same scene.
     """
     h, w = (int(shape[0]), int(shape[1]))
     if h < 16 or w < 16:
@@ -207,26 +186,10 @@ def degrade(
 ) -> SyntheticImage:
     """Apply degradations to a clean scene and convert it to uint8 RGB.
 
-    Parameters
-    ----------
-    scene : Scene
-        From :func:`make_scene`.
-    noise : float
-        Standard deviation of additive Gaussian noise, as a fraction of the
-        intensity range (0.1 = 10%).
-    illumination : float
-        Amplitude of a linear brightness ramp added across the image (from
-        ``-illumination/2`` to ``+illumination/2``): uneven lighting, the
-        classic case where a single global threshold fails.
-    blur : float
-        Gaussian blur sigma in pixels (optics out of focus).
-    contrast : float, optional
-        Rescale the object/background difference to this value (None keeps
-        the scene's own contrast).
-    illumination_angle : float
-        Direction of the ramp in degrees (0 = brighter towards the right).
-    seed : int
-        Seed of the noise.
+    ``noise``: Gaussian standard deviation as a fraction of the range; ``illumination``: amplitude
+    of a linear brightness ramp (from ``-illumination/2`` to ``+illumination/2``) in the direction
+    ``illumination_angle`` (degrees, 0 = brighter to the right); ``blur``: Gaussian sigma in pixels;
+    ``contrast``: the object/background difference to rescale to (None keeps the scene's).
     """
     noise = check_number("noise", noise, low=0.0, high=1.0)
     illumination = check_number("illumination", illumination, low=0.0, high=2.0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .checks import check_choice
 from .errors import InvalidMaskError, InvalidParameterError
 from .imageops import to_rgb
 
@@ -88,8 +89,7 @@ def overlay(image: np.ndarray, labels: np.ndarray, *, mode: str = "fill", alpha:
     alpha : float
         Opacity of the tint.
     """
-    if mode not in ("fill", "boundary", "both"):
-        raise InvalidParameterError(f"mode must be 'fill', 'boundary' or 'both', got {mode!r}")
+    check_choice("mode", mode, ("fill", "boundary", "both"))
     rgb = to_rgb(image)
     labels = np.asarray(labels)
     if labels.shape[:2] != rgb.shape[:2]:

@@ -12,7 +12,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np
 import pytest
 
-from segcore.samples import SEED_GRID  # the seed document's 4x4 region-growing example
+from segcore.samples import SEED_GRID  # the cheatsheet's 4x4 region-growing example
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tests of segcore.charts: every builder returns a Figure whose data carry its inputs."""
+"""Tests of ui.charts: every builder returns a Figure whose data carry its inputs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from segcore import charts
+from ui import charts
 
 
 def test_histogram_bars_are_the_histogram(rng):
@@ -121,42 +121,6 @@ def test_line_chart_one_trace_per_series_with_sorted_x():
     assert fig.data[0].line.color != fig.data[1].line.color
     assert fig.layout.yaxis.title.text == "IoU" and tuple(fig.layout.yaxis.range) == (0, 1.02)
     assert charts.line_chart(rows, x="noise", y="iou", y_range=None).layout.yaxis.range is None
-
-
-def test_curve_chart_marks_the_current_point():
-    fig = charts.curve_chart([1, 2, 3], [9.0, 4.0, 1.0], title="t", x_title="iteration", y_title="inertia", mark=1)
-    assert tuple(fig.data[0].y) == (9.0, 4.0, 1.0)
-    assert tuple(fig.data[1].x) == (2,) and tuple(fig.data[1].y) == (4.0,)
-    assert len(charts.curve_chart([1], [1.0], title="t", x_title="x", y_title="y", mark=5).data) == 1
-
-
-def test_cluster_scatter_3d_for_three_features(rng):
-    features = rng.random((60, 3)) * 255
-    labels = rng.integers(0, 2, 60)
-    centers = np.array([[10.0, 20.0, 30.0], [200.0, 210.0, 220.0]])
-    fig = charts.cluster_scatter(features, labels, centers, center_colors=np.array([[1, 2, 3], [4, 5, 6]]))
-    assert [type(t) for t in fig.data] == [go.Scatter3d] * 3
-    np.testing.assert_array_equal(fig.data[0].x, features[labels == 0, 0])
-    np.testing.assert_array_equal(fig.data[1].z, features[labels == 1, 2])
-    assert fig.data[0].marker.color == "rgb(1,2,3)"
-    np.testing.assert_array_equal(fig.data[2].y, centers[:, 1])
-    assert fig.layout.scene.zaxis.title.text == "B"
-
-
-@pytest.mark.parametrize("n_features", [1, 2])
-def test_cluster_scatter_2d_for_one_or_two_features(rng, n_features):
-    features = rng.random((40, n_features))
-    labels = rng.integers(0, 3, 40)
-    centers = rng.random((3, n_features))
-    fig = charts.cluster_scatter(features, labels, centers, axis_names=("L", "x"))
-    assert all(not isinstance(t, go.Scatter3d) for t in fig.data)
-    assert len(fig.data) == 4
-    np.testing.assert_array_equal(fig.data[2].x, features[labels == 2, 0])
-    expected_y = features[labels == 2, 1] if n_features == 2 else np.zeros((labels == 2).sum())
-    np.testing.assert_array_equal(fig.data[2].y, expected_y)
-    np.testing.assert_array_equal(fig.data[3].x, centers[:, 0])
-    assert fig.layout.xaxis.title.text == "L"
-    assert fig.layout.yaxis.title.text == ("x" if n_features == 2 else "")
 
 
 def test_size_histogram_holds_the_sizes():

@@ -41,7 +41,7 @@ IMAGES = {
 
 
 def _seed_recipe(image: np.ndarray, n_clusters: int, random_state: int) -> KMeans:
-    """The seed document's k-means, verbatim apart from the parameters."""
+    """The cheatsheet's k-means, verbatim apart from the parameters."""
     pixels = image.reshape((-1, 3))
     return KMeans(n_clusters=n_clusters, random_state=random_state, n_init="auto").fit(pixels)
 
@@ -410,9 +410,9 @@ def test_gmm_labels_are_scikit_learn_predictions(covariance_type):
     image = IMAGES["synthetic"]
     rows = image.reshape(-1, 3).astype(np.float64)
     model = GaussianMixture(n_components=3, covariance_type=covariance_type, random_state=0).fit(rows)
-    result = segment(image, "gmm", n_components=3, covariance_type=covariance_type)
+    result = segment(image, "gmm", n_clusters=3, covariance_type=covariance_type)
     assert np.array_equal(result.labels.ravel(), model.predict(rows))
-    assert np.allclose(result.info["means"], model.means_)
+    assert np.allclose(result.info["centers"], model.means_)
     assert np.allclose(result.info["weights"], model.weights_)
     assert result.info["log_likelihood"] == pytest.approx(model.score(rows), rel=1e-9)
     probabilities = model.predict_proba(rows).max(axis=1).reshape(image.shape[:2])
@@ -427,7 +427,7 @@ def test_gmm_two_components_mask_the_minority():
     image = rng.normal(50, 4, (30, 30))
     image[5:12, 8:20] = rng.normal(180, 4, (7, 12))
     image = np.clip(image, 0, 255).astype(np.uint8)
-    result = gmm(image, n_components=2)
+    result = gmm(image, n_clusters=2)
     expected = np.zeros((30, 30), dtype=bool)
     expected[5:12, 8:20] = True
     assert np.array_equal(result.mask, expected)
@@ -438,7 +438,7 @@ def test_gmm_samples_large_images(monkeypatch):
     monkeypatch.setattr(clustering, "GMM_SAMPLE_SIZE", 1_000)
     monkeypatch.setattr(clustering, "ASSIGN_CHUNK", 1_500)
     image = IMAGES["astronaut"]
-    result = gmm(image, n_components=3, features="lab")
+    result = gmm(image, n_clusters=3, features="lab")
     assert result.info["sampled"] is True
     assert result.params["sample_size"] == 1_000
     rows = clustering._PixelFeatures(image, "lab", 0.0).rows(dtype=np.float64)
@@ -462,7 +462,7 @@ def test_gmm_samples_large_images(monkeypatch):
         ({"n_clusters": 5000}, "more than the 3072 pixels"),
         ({"random_state": -1}, "random_state"),
         ({"random_state": None}, "random_state"),
-        ({"features": "luv"}, "features must be one of 'rgb', 'lab', 'hsv', 'gray'"),
+        ({"features": "luv"}, "unknown features 'luv'; choose one of: rgb, lab, hsv, gray"),
         ({"spatial_weight": -0.5}, "spatial_weight must be a number >= 0"),
         ({"spatial_weight": float("nan")}, "spatial_weight"),
         ({"sample_size": "half"}, "sample_size must be 'auto'"),
@@ -480,9 +480,9 @@ def test_kmeans_rejects_bad_parameters(params, message):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"n_components": 0}, "n_components must be an integer >= 1"),
-        ({"covariance_type": "round"}, "covariance_type must be one of 'full'"),
-        ({"features": "xyz"}, "features must be one of"),
+        ({"n_clusters": 0}, "n_clusters must be an integer >= 1"),
+        ({"covariance_type": "round"}, "unknown covariance_type 'round'; choose one of: full"),
+        ({"features": "xyz"}, "unknown features 'xyz'; choose one of"),
     ],
 )
 def test_gmm_rejects_bad_parameters(params, message):
@@ -509,4 +509,4 @@ def test_no_warnings_on_ordinary_images():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         kmeans(IMAGES["astronaut"], n_clusters=3, features="hsv", spatial_weight=0.2)
-        gmm(IMAGES["coffee"], n_components=2)
+        gmm(IMAGES["coffee"], n_clusters=2)

@@ -254,7 +254,7 @@ def test_watershed_edge_cases():
         ({"mask": [[True]]}, "mask must be a numpy array"),
         ({"min_distance": 0}, "min_distance must be an integer >= 1"),
         ({"compactness": -1.0}, "compactness must be a number >= 0"),
-        ({"threshold_polarity": "up"}, "threshold_polarity must be one of 'auto', 'bright', 'dark'"),
+        ({"polarity": "up"}, "unknown polarity 'up'; choose one of: bright, dark, auto"),
         ({"footprint": np.zeros((3, 3))}, "footprint must be a non-empty 2-D array"),
     ],
 )
@@ -272,6 +272,6 @@ def test_watershed_thresholds_the_image_when_no_mask_is_given():
     objects = _disc(shape, (50, 48), 30) | _disc(shape, (50, 92), 30)
     image = _noisy(np.where(objects, 60.0, 210.0), 5, 1)  # dark objects, bright background
     result = segment(image, "watershed")
-    assert result.params["threshold_polarity"] == "dark"
+    assert result.params["polarity"] == "dark"
     assert result.info["count"] == 2
     assert _iou(result.mask, objects) > 0.95

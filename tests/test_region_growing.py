@@ -60,7 +60,7 @@ def reference_growing(values, seeds, tolerance, connectivity, criterion):
     return labels
 
 
-# --- the seed document's example -------------------------------------------------
+# --- the cheatsheet's example -------------------------------------------------
 
 
 def test_seed_document_example(seed_grid):
@@ -121,8 +121,8 @@ def test_matches_definition_on_random_images(rng, criterion, connectivity):
         )
         compared = image if color else segcore.to_gray(image)
         expected = reference_growing(compared, seeds, tolerance, connectivity, criterion)
-        fast = region_growing(image, color=color, **params)
-        stepped = region_growing(image, color=color, return_steps=True, **params)
+        fast = region_growing(image, features="rgb" if color else "gray", **params)
+        stepped = region_growing(image, features="rgb" if color else "gray", return_steps=True, **params)
         np.testing.assert_array_equal(fast.labels, expected)
         np.testing.assert_array_equal(stepped.labels, expected)
         np.testing.assert_array_equal(stepped.info["steps"][-1], expected)
@@ -191,7 +191,7 @@ def test_colour_compares_every_channel():
     assert abs(int(gray[0, 1]) - int(gray[0, 2])) <= 40  # gray hides the colour edge
     by_gray = region_growing(image, seeds=[(0, 0)], tolerance=40, criterion="neighbor")
     by_colour = region_growing(
-        image, seeds=[(0, 0)], tolerance=40, criterion="neighbor", color=True
+        image, seeds=[(0, 0)], tolerance=40, criterion="neighbor", features="rgb"
     )
     assert by_gray.info["region_sizes"] == [4]
     np.testing.assert_array_equal(by_colour.labels, [[1, 1, 0, 0]])
@@ -202,7 +202,7 @@ def test_colour_compares_every_channel():
 def test_colour_on_gray_image_uses_gray(seed_grid):
     plain = region_growing(seed_grid, seeds=[(1, 1)], tolerance=2, criterion="neighbor")
     coloured = region_growing(
-        seed_grid, seeds=[(1, 1)], tolerance=2, criterion="neighbor", color=True
+        seed_grid, seeds=[(1, 1)], tolerance=2, criterion="neighbor", features="rgb"
     )
     np.testing.assert_array_equal(plain.labels, coloured.labels)
 
@@ -216,7 +216,7 @@ def test_colour_matches_opencv_floodfill(rng):
             4 | cv2.FLOODFILL_MASK_ONLY | flags | (1 << 8),
         )
         result = region_growing(
-            image, seeds=[(20, 25)], tolerance=4, criterion=criterion, color=True
+            image, seeds=[(20, 25)], tolerance=4, criterion=criterion, features="rgb"
         )
         np.testing.assert_array_equal(result.labels, fill_mask[1:-1, 1:-1])
 
@@ -355,7 +355,7 @@ def test_auto_seeds_and_numeric_tolerance(rng):
 def test_auto_seeds_on_colour_image(rng):
     image = np.repeat(two_discs(rng)[:, :, None], 3, axis=2)
     image[..., 0] //= 2
-    result = region_growing(image, color=True)
+    result = region_growing(image, features="rgb")
     assert len(result.params["seeds"]) == 2
     assert all(isinstance(value, tuple) and len(value) == 3 for value in result.info["seed_values"])
 
@@ -483,7 +483,7 @@ def test_auto_tolerance_for_a_seed_in_the_background():
 def test_auto_tolerance_on_colour(rng):
     image = np.repeat(two_discs(rng)[:, :, None], 3, axis=2)
     image[..., 2] = 90  # a channel that does not tell the phases apart
-    result = region_growing(image, color=True)
+    result = region_growing(image, features="rgb")
     seeds = result.params["seeds"]
     tolerances, bounds = auto_bounds(image, seeds, "seed")
     assert result.info["tolerances"] == pytest.approx(tolerances)
@@ -519,7 +519,7 @@ def test_auto_tolerance_on_flat_image():
         ({"tolerance": -1}, "tolerance must be a number of 0 or more, got -1"),
         ({"tolerance": float("nan")}, "tolerance must be a number"),
         ({"tolerance": "high"}, "tolerance must be a number of 0 or more or 'auto', got 'high'"),
-        ({"max_seeds": 0}, "max_seeds must be an integer of 1 or more"),
+        ({"max_seeds": 0}, "max_seeds must be an integer >= 1"),
     ],
 )
 def test_bad_parameters(seed_grid, params, message):

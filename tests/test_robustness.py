@@ -4,7 +4,7 @@ Every score a sweep reports is recomputed here independently: the same scene
 drawn with :func:`segcore.synthetic.make_scene`, degraded with
 :func:`segcore.synthetic.degrade` (same seed), segmented with the preset and
 scored with :func:`segcore.metrics.evaluate`. Scenes are 128x128 or smaller
-except where the seed document's claims are checked on the default scene.
+except where the cheatsheet's claims are checked on the default scene.
 """
 
 from __future__ import annotations
@@ -311,7 +311,7 @@ def test_mean_scores_of_hand_made_rows():
     assert math.isnan(means["c"])  # no rows at all
 
 
-# --- the seed document's strengths and weaknesses, as data ------------------------------------
+# --- the cheatsheet's strengths and weaknesses, as data ------------------------------------
 
 
 def test_uneven_light_breaks_a_global_threshold_but_not_a_local_one():

@@ -63,7 +63,7 @@ def test_fixed_equals_cv2_both_polarities(rng, value):
 
 
 def test_seed_document_example_t127_via_segment(rng):
-    # The seed document: cv2.threshold(image, 127, 255, cv2.THRESH_BINARY).
+    # The cheatsheet's example: cv2.threshold(image, 127, 255, cv2.THRESH_BINARY).
     gray = rng.integers(0, 256, (64, 48), dtype=np.uint8)
     result = segcore.segment(gray, "threshold", algorithm="fixed", value=127)
     _, thresholded = cv2.threshold(gray, 127, 255, cv2.THRESH_BINARY)

@@ -140,7 +140,7 @@ def test_overlay_shape_mismatch_is_a_mask_error():
 
 
 def test_overlay_unknown_mode_names_the_choices():
-    with pytest.raises(ValueError, match="'fill', 'boundary' or 'both', got 'outline'"):
+    with pytest.raises(ValueError, match="unknown mode 'outline'; choose one of: fill, boundary, both"):
         overlay(np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.uint8), mode="outline")
 
 

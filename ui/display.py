@@ -8,6 +8,7 @@ are full resolution and only encoded when the user clicks.
 from __future__ import annotations
 
 import functools
+import html
 import inspect
 from typing import Callable
 
@@ -20,14 +21,65 @@ from segcore.instances import to_instances
 from segcore.result import SegmentationResult
 
 from .state import Current
-from .texts import TEXTS
+from .texts import TEXTS, format_seconds
 
 DISPLAY_SIDE = 1000
+#: The "Watch it work" views run on a copy no larger than this on its longest
+#: side: every step keeps a label image, and the figures show a few hundred
+#: pixels anyway.
+WATCH_SIDE = 512
+#: Palette of a binary mask shown as a picture: background black, foreground white.
+BLACK_WHITE = np.array([[0, 0, 0], [255, 255, 255]], dtype=np.uint8)
 
 
 def for_screen(image: np.ndarray) -> np.ndarray:
     """A copy no larger than DISPLAY_SIDE on its longest side."""
     return viz.downscale_for_display(image, DISPLAY_SIDE)
+
+
+def black_and_white(mask: np.ndarray) -> np.ndarray:
+    """A binary mask (or 0/1 labels) as a black-and-white RGB picture, downscaled for the screen."""
+    return viz.colorize(labels_for_screen(mask), colors=BLACK_WHITE)
+
+
+def legend_chips(entries: list[tuple[str, np.ndarray]]) -> str:
+    """HTML legend: one coloured chip per (text, RGB colour), the text escaped and in black or white."""
+    chips = []
+    for text, colour in entries:
+        r, g, b = (int(v) for v in colour[:3])
+        ink = "white" if 0.299 * r + 0.587 * g + 0.114 * b < 140 else "black"
+        chips.append(f"<span style='background:rgb({r},{g},{b});color:{ink};padding:2px 8px;border-radius:4px;"
+                     f"margin-right:4px;display:inline-block;margin-bottom:4px'>{html.escape(text)}</span>")
+    return " ".join(chips)
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 pixel', '2,048 pixels'."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
+def keep_in_range(key: str, low: int, high: int) -> None:
+    """Pull a stored widget value back into [low, high] before the widget is drawn (the image may have shrunk)."""
+    if key in st.session_state:
+        value = st.session_state[key]
+        if not low <= value <= high:
+            st.session_state[key] = min(max(value, low), high)
+
+
+def keep_choice(key: str, options: list) -> None:
+    """Forget a stored widget value that is no longer among the options."""
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+
+
+def watch_copy(cur: Current, why: str) -> tuple[np.ndarray, str, float]:
+    """(image, cache key, scale) of the copy the step-by-step views run on; a caption says ``why`` if smaller."""
+    small = viz.downscale_for_display(cur.image, WATCH_SIDE)
+    if small.shape == cur.image.shape:
+        return cur.image, cur.key, 1.0
+    st.caption(f"Shown on a {small.shape[1]}×{small.shape[0]} copy of the image ({why}); the Result tab uses "
+               "every pixel.")
+    return small, f"{cur.key}:watch{WATCH_SIDE}", small.shape[0] / cur.image.shape[0]
 
 
 def labels_for_screen(labels: np.ndarray) -> np.ndarray:
@@ -69,7 +121,7 @@ def show_result(cur: Current, result: SegmentationResult, *, key: str, labels: n
     else:
         n = int(screen_labels.max()) if screen_labels.size else 0
         caption = label_caption or ("Mask (white = foreground)" if n <= 1 else f"Labels ({n} colours)")
-        picture = viz.colorize(screen_labels, colors=np.array([[0, 0, 0], [255, 255, 255]])) if n <= 1 \
+        picture = viz.colorize(screen_labels, colors=BLACK_WHITE) if n <= 1 \
             else viz.colorize(screen_labels)
         col_c.image(picture, caption=caption, width="stretch")
     summary_row(cur, result)
@@ -79,7 +131,7 @@ def show_result(cur: Current, result: SegmentationResult, *, key: str, labels: n
 def summary_row(cur: Current, result: SegmentationResult) -> None:
     """Run time, foreground share, region count, and scores when there is a ground truth."""
     cells = st.columns(6 if cur.has_truth else 3)
-    cells[0].metric("Run time", _seconds(result.seconds))
+    cells[0].metric("Run time", format_seconds(result.seconds))
     if note := _loading_note(result):
         cells[0].caption(f"{note} (first run only)")
     if result.mask is not None:
@@ -108,22 +160,16 @@ def _mapping_text(mapping: dict[int, int]) -> str:
     return ", ".join(parts[:8]) + (" …" if len(parts) > 8 else "")
 
 
-def _seconds(value: float) -> str:
-    if value < 0.01:
-        return f"{value * 1000:.1f} ms"
-    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
-
-
 def _loading_note(result: SegmentationResult) -> str:
     """Says how much of the run time was the one-off model load (a first U-Net run), if it matters."""
     loading = float(result.info.get("model_load_seconds", 0.0))
-    return f"incl. {_seconds(loading)} loading the model" if loading >= 0.5 else ""
+    return f"incl. {format_seconds(loading)} loading the model" if loading >= 0.5 else ""
 
 
 def run_time_text(result: SegmentationResult) -> str:
     """The run time for a caption, with the model-loading part when there was one."""
     note = _loading_note(result)
-    return _seconds(result.seconds) + (f" ({note})" if note else "")
+    return format_seconds(result.seconds) + (f" ({note})" if note else "")
 
 
 def download_row(cur: Current, result: SegmentationResult, *, key: str, labels: np.ndarray | None = None,

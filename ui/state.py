@@ -19,6 +19,7 @@ A bad upload never replaces the current image: it records an error message
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 import cv2
@@ -254,33 +255,31 @@ def sidebar() -> None:
                         help="Work on every pixel of this large image (slower).")
 
 
-# Widgets whose values are the user's settings on each page. Streamlit forgets
-# a widget's value when its page is not shown; re-storing these before each run
-# keeps them across page changes. (Buttons, uploads, downloads, charts and
-# custom components cannot be stored this way and are not listed.)
-PAGE_SETTINGS = (
-    "cmp_methods", "cmp_overlay", "cmp_reference",
-    "th_mode", "th_algorithm", "th_value", "th_local", "th_block", "th_k", "th_classes", "th_polarity",
-    "th_overlay", "th_watch_value", "th_all_polarity",
-    "rg_seed_mode", "rg_max_seeds", "rg_auto_tolerance", "rg_tolerance", "rg_criterion", "rg_connectivity",
-    "rg_color", "rg_overlay", "rg_row", "rg_col", "rg_ex_tolerance", "rg_ex_criterion", "rg_ex_connectivity",
-    "km_k", "km_features", "km_spatial", "km_random_state", "km_gmm", "km_overlay",
-    "unet_source", "unet_folder", "unet_hub_id", "unet_device", "unet_split", "unet_threshold", "unet_overlay",
-    "ed_sigma", "ed_auto", "ed_thresholds", "ed_closing", "ed_min_size", "ed_fill", "ed_overlay",
-    "ws_polarity", "ws_min_distance", "ws_compactness", "ws_overlay",
-    "rb_size", "rb_objects", "rb_radius", "rb_eccentricity", "rb_contrast", "rb_texture", "rb_touching", "rb_dark",
-    "rb_seed", "rb_base_noise", "rb_base_light", "rb_base_blur", "rb_degradation", "rb_levels", "rb_methods",
-    "rb_metric", "mx_shift_x", "mx_shift_y", "mx_size",
-    "ev_source", "ev_folder", "ev_methods", "ev_limit", "ev_score", "ev_group", "ev_pair_a", "ev_pair_b",
+# Every page keys its widgets with its own prefix. Streamlit forgets a widget's
+# value when its page is not shown; re-storing a page's settings before each run
+# keeps them across page changes. Keys with these endings are not settings:
+# charts, buttons, downloads, uploads and click components (Streamlit refuses
+# to have their values set) and views that restart with each image (tabs,
+# animation frames, worked-example waves).
+PAGE_KEY_PREFIXES = ("cmp_", "th_", "rg_", "km_", "unet_", "ed_", "ws_", "rb_", "mx_", "ev_")
+NOT_SETTINGS = re.compile(
+    r"_(chart|fig|hist|bars|agreement|seconds|sizes|palette|grid|imbalance|dist|breakdown|ap|paired"  # charts
+    r"|csv|json|dl_mask|dl_overlay|upload|zip|click|add|clear|undo|elbow|run|cancel"  # buttons, files, components
+    r"|tab|frame|watch_seed|ex_wave_\d+)$"  # views
+    r"|_open_"  # the Evaluate page's "open in Compare" buttons
 )
-PAGE_SETTING_PREFIXES = ("th_offset_", "rb_span_")
+
+
+def is_page_setting(key: str) -> bool:
+    """Whether a session key is a page widget's setting, kept across page changes."""
+    return key.startswith(PAGE_KEY_PREFIXES) and NOT_SETTINGS.search(key) is None
 
 
 def keep_page_settings() -> None:
     """Re-store every page setting so it survives visits to other pages."""
     state = st.session_state
     for key in list(state.keys()):
-        if key in PAGE_SETTINGS or key.startswith(PAGE_SETTING_PREFIXES):
+        if isinstance(key, str) and is_page_setting(key):
             state[key] = state[key]
 
 

@@ -1,7 +1,7 @@
 """What the pages say about each method: steps, maths, strengths and weaknesses.
 
 Kept apart from the page code so the wording can be reviewed in one place.
-The strengths and weaknesses follow the seed document's comparison table.
+The strengths and weaknesses follow the cheatsheet's comparison table.
 """
 
 from __future__ import annotations
@@ -139,3 +139,10 @@ METRICS_TEXT = {
     "pixel_accuracy": ("Pixel accuracy", r"\mathrm{Acc} = \frac{\#\{\text{pixels labelled correctly}\}}{\#\{\text{pixels}\}}",
                        "Share of pixels labelled correctly, background included — misleading when objects are small."),
 }
+
+
+def format_seconds(value: float) -> str:
+    """A run time for people: '3.2 ms', '480 ms', '1.25 s'."""
+    if value < 0.01:
+        return f"{value * 1000:.1f} ms"
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"

@@ -1,14 +1,26 @@
 """Clustering pixels: k-means and Gaussian mixtures (scikit-learn), plus an elbow curve.
 
-Each pixel becomes a feature row (its colour in RGB, CIE Lab, HSV or gray,
-optionally followed by its scaled position), the rows are clustered, and the
-cluster index of every pixel is the label image.
+Each pixel becomes a feature row, the rows are clustered, and a pixel's cluster index is its
+label. Rules shared by :func:`kmeans`, :func:`gmm` and :func:`elbow`:
 
-On images up to :data:`KMEANS_FULL_FIT_LIMIT` pixels, :func:`kmeans` with its
-defaults returns exactly what ``KMeans(n_clusters=K, random_state=R,
-n_init="auto").fit(image.reshape(-1, 3))`` gives. Larger images are fitted on a
-random sample of pixels and every pixel is then assigned to its nearest
-centre, which is more than ten times faster at 12 Mpx for the same inertia.
+- ``features``: ``"rgb"`` (0..255, passed to scikit-learn as uint8, as the cheatsheet's
+  example does), ``"lab"`` (CIE L*a*b* from OpenCV on float RGB in 0..1), ``"hsv"`` (hue is
+  an angle, so it becomes the point ``127.5 * S * (cos H, sin H)`` of the colour wheel,
+  followed by ``255 * V``) or ``"gray"`` (:func:`segcore.to_gray`). A gray image has one
+  feature, its gray value, for ``"rgb"`` or ``"gray"``.
+- ``spatial_weight`` w > 0 appends ``(row, col) * w * R / hypot(H - 1, W - 1)``, R the range
+  of one colour feature (100 for Lab, else 255): at w = 1 opposite corners are as far apart as
+  black and white in one channel.
+- Sampling: up to :data:`KMEANS_FULL_FIT_LIMIT` pixels, :func:`kmeans` with its defaults is
+  exactly ``KMeans(n_clusters=K, random_state=R, n_init="auto").fit(pixels)``. Above, it fits
+  a random sample (``numpy.random.default_rng(random_state)``, see :func:`_fit_sample`) and
+  assigns every pixel to its nearest centre; ``info["inertia"]`` is always over all pixels.
+- For K = 2, ``mask`` is the cluster with fewer pixels (objects are the minority, as with
+  automatic polarity); with a tie, the brighter one.
+- ``segmented_image`` follows the cheatsheet's recipe ``centers[labels].astype(np.uint8)``
+  where the centres are colours (RGB, or gray on a gray image), else paints ``center_colors``.
+- Result keys (``centers``, ``center_colors``, ``counts``, ``order_by_brightness``): see
+  docs/glossary.md.
 """
 
 from __future__ import annotations
@@ -19,7 +31,7 @@ from typing import Any, Iterable
 import cv2
 import numpy as np
 
-from ..checks import check_bool, check_int, is_int, is_number
+from ..checks import check_bool, check_choice, check_int, check_number
 from ..errors import InvalidParameterError
 from ..imageops import check_image, to_gray, to_rgb
 from ..result import SegmentationResult, labels_dtype
@@ -28,9 +40,14 @@ from ..result import SegmentationResult, labels_dtype
 KMEANS_FULL_FIT_LIMIT = 2_000_000
 #: Pixels in the random sample a k-means fit uses above the full-fit limit.
 KMEANS_SAMPLE_SIZE = 100_000
-#: Initialisations tried on a sample: each costs little on 100k pixels, and
-#: several keep a sampled fit from settling in a poor local minimum.
-KMEANS_SAMPLE_N_INIT = 3
+#: k-means++ starts tried for a sampled fit, each fitted on a subsample of
+#: :data:`KMEANS_START_SAMPLE` pixels; the best is then refined on the whole
+#: sample. Five keep a smooth gradient at K=8 within 0.1% of the full fit's
+#: inertia where three 100k-pixel starts were 1.1% worse (bench_kmeans.py).
+KMEANS_SAMPLE_N_INIT = 5
+KMEANS_START_SAMPLE = 20_000
+#: k-means++ starts per K of :func:`elbow` (the best kept).
+ELBOW_N_INIT = 3
 #: Largest image (1024 x 1024) for which ``return_steps=True`` is allowed: every
 #: step keeps a full label image.
 STEPS_PIXEL_LIMIT = 1024 * 1024
@@ -39,9 +56,10 @@ STEPS_PIXEL_LIMIT = 1024 * 1024
 GMM_SAMPLE_SIZE = 50_000
 #: Pixels per chunk when assigning all pixels after a sampled fit (bounds memory).
 ASSIGN_CHUNK = 1 << 18
-#: Pixels per chunk for the table-based assignment of plain pixel values (4
-#: float32 arrays of this length at a time: 16 MB).
-TABLE_ASSIGN_CHUNK = 1 << 20
+#: Pixels per chunk for the table-based assignment of plain pixel values: at
+#: 64k (about 1 MB of float32 work arrays, cache-sized) a 4 Mpx K=8 assignment
+#: took 0.23-0.26 s against 0.37-0.39 s in 1M-pixel chunks.
+TABLE_ASSIGN_CHUNK = 1 << 16
 
 FEATURE_SPACES = ("rgb", "lab", "hsv", "gray")
 #: Weights of :func:`segcore.to_gray` (cv2 RGB2GRAY), for the mean gray of a cluster.
@@ -62,126 +80,14 @@ def kmeans(
 ) -> SegmentationResult:
     """Cluster pixels into ``n_clusters`` groups with k-means (scikit-learn ``KMeans``).
 
-    Parameters
-    ----------
-    image : ndarray of uint8, shape (H, W) or (H, W, 3)
-        Gray or RGB image, as checked by :func:`segcore.segment`.
-    n_clusters : int, optional
-        Number of clusters K, at least 1 and at most the number of pixels fitted.
-    random_state : int, optional
-        Seed (0 to 2**32 - 1) of the k-means++ initialisation and of the pixel
-        sample.
-    features : {"rgb", "lab", "hsv", "gray"}, optional
-        Colour features of a pixel; see Notes. A gray image has one colour
-        feature, its gray value, whether ``"rgb"`` or ``"gray"`` is asked for.
-    spatial_weight : float, optional
-        Weight (>= 0) of the pixel position appended to the colour features;
-        0 clusters by colour alone. See Notes for the exact scaling.
-    sample_size : "auto", int or None, optional
-        ``"auto"`` fits on every pixel up to :data:`KMEANS_FULL_FIT_LIMIT`
-        (2,000,000) pixels and on a random sample of
-        :data:`KMEANS_SAMPLE_SIZE` (100,000) pixels above; an int forces a fit
-        on a sample of that many pixels (all of them if the image has no more);
-        None always fits on every pixel.
-    max_iter : int, optional
-        Maximum number of Lloyd iterations (>= 1), for the fit and the steps.
-    return_steps : bool, optional
-        Also record every Lloyd iteration in ``info["steps"]`` (images up to
-        :data:`STEPS_PIXEL_LIMIT`, 1024 x 1024, pixels only).
+    ``sample_size``: ``"auto"``, an int (fit on that many random pixels), or None (every pixel).
+    ``return_steps`` records every Lloyd iteration in ``info["steps"]`` (``centers``,
+    ``labels``, ``inertia``; step 0 holds KMeans's own k-means++ start), for images up to
+    :data:`STEPS_PIXEL_LIMIT` pixels. The steps stop once no pixel changes cluster, so the last
+    may differ from ``labels`` (scikit-learn also stops on its tolerance) in a few pixels.
+    ``info`` also has ``inertia``, ``n_iter``, ``sampled``, ``feature_space`` and
+    ``segmented_image``.
 
-    Returns
-    -------
-    SegmentationResult
-        ``labels``: cluster index of each pixel (H, W) in scikit-learn's
-        cluster order, uint8 for up to 256 clusters. ``mask``: for K = 2 the
-        minority cluster (see Notes), else None. ``params``: ``features`` (the
-        feature space used) and ``sample_size`` (the sample fitted, None for all
-        pixels). ``info``:
-
-        - ``"centers"``: (K, F) float64 cluster centres in the feature space;
-        - ``"center_colors"``: (K, 3) uint8 mean RGB of each cluster's pixels
-          (0 for an empty cluster), to paint a palette;
-        - ``"counts"``: (K,) int64 pixels per cluster;
-        - ``"inertia"``: sum of squared distances of all pixels to their
-          centre, in the feature space;
-        - ``"n_iter"``: Lloyd iterations of the (best) fit;
-        - ``"sampled"``: whether the fit used a sample of pixels;
-        - ``"feature_space"``: ``"rgb"``, ``"lab"``, ``"hsv"`` or ``"gray"``;
-        - ``"order_by_brightness"``: cluster indices sorted by the mean gray
-          value of their pixels, darkest first (to recolour consistently;
-          labels are not renumbered). For RGB images the mean gray is the
-          luma ``0.299 R + 0.587 G + 0.114 B`` of the mean colour, which is
-          :func:`segcore.to_gray` without its per-pixel rounding;
-        - ``"segmented_image"``: every pixel painted with its cluster's
-          colour, same shape as ``image`` (see Notes);
-        - ``"steps"`` (only with ``return_steps``): one dict per iteration,
-          ``{"centers": (K, F) float64, "labels": (H, W), "inertia": float}``;
-          step 0 holds the initial centres.
-
-    Raises
-    ------
-    InvalidParameterError
-        For a value outside the ranges above, more clusters than pixels, or
-        ``return_steps`` on an image above 1024 x 1024 pixels.
-
-    Notes
-    -----
-    Feature spaces (colour part of each pixel's feature row):
-
-    - ``"rgb"``: R, G, B as 0..255 (passed to scikit-learn as uint8, which it
-      converts to float64 itself, as the seed example does).
-    - ``"lab"``: CIE L*a*b* from ``cv2.cvtColor`` on the RGB image as float32
-      in 0..1: L* in 0..100, a* and b* roughly -100..100.
-    - ``"hsv"``: hue is an angle, so 359 degrees and 1 degree must be close;
-      it is encoded as the point ``(127.5 * S * cos H, 127.5 * S * sin H)`` of
-      the colour wheel, followed by ``255 * V`` (S and V in 0..1 from
-      ``cv2.cvtColor`` on float32). The wheel's diameter equals the value
-      range, and unsaturated pixels, whose hue means nothing, sit near the
-      axis.
-    - ``"gray"``: the luma of :func:`segcore.to_gray`, 0..255.
-
-    With ``spatial_weight`` w > 0, two columns ``row * s`` and ``col * s`` are
-    appended, with ``s = w * R / hypot(H - 1, W - 1)`` and R the range of one
-    colour feature (100 for ``"lab"``, 255 otherwise). At w = 1, the opposite
-    corners of the image are as far apart as black and white in one channel;
-    larger weights give more compact, blob-like clusters.
-
-    Above the full-fit limit (or with an int ``sample_size``), the sample is
-    drawn without replacement by ``numpy.random.default_rng(random_state)``,
-    ``KMeans`` is fitted on it with :data:`KMEANS_SAMPLE_N_INIT`
-    initialisations (keeping the best), and every pixel is assigned to its
-    nearest centre in chunks of :data:`ASSIGN_CHUNK` pixels, on one thread
-    (see the comment in the code: faster on a busy machine, and the result
-    does not depend on the core count). ``inertia`` is always measured over
-    all pixels, so sampled and full fits compare.
-
-    ``segmented_image`` follows the seed recipe: for an RGB image clustered
-    in ``"rgb"``, ``centers[labels, :3].astype(np.uint8)`` (truncated
-    centres); for a gray image clustered by gray value, the (H, W) equivalent;
-    otherwise the centres are not colours and ``center_colors[labels]`` is
-    used.
-
-    For K = 2, ``mask`` is the cluster with fewer pixels: objects are the
-    minority, as in :func:`segcore.methods.threshold.threshold` with automatic
-    polarity. With exactly as many pixels in each, the brighter cluster is the
-    foreground.
-
-    Steps: step 0 uses the k-means++ centres that ``KMeans`` itself starts
-    from. They come from ``sklearn.cluster.kmeans_plusplus`` with the same
-    ``random_state``, applied like ``KMeans`` applies it: to the feature rows
-    minus their mean (checked identical to ``KMeans``'s first iteration).
-    Each later step moves every centre to the mean of its pixels (an empty
-    cluster keeps its centre) and reassigns pixels. Steps always cover all
-    pixels and stop once no pixel changes cluster, or after ``max_iter``
-    centre updates. The inertia of successive steps never increases (Lloyd's
-    algorithm). ``KMeans`` also stops early when its centres move less than
-    its tolerance, so the last step can differ from ``labels`` in a few
-    pixels; ``labels`` always stay scikit-learn's. Each step holds an (H, W)
-    label image (1 MB per Mpx), hence the limit of 1024 x 1024 pixels:
-    downscale larger images first.
-
-    Examples
-    --------
     >>> img = np.array([[[0, 0, 0], [10, 0, 0], [200, 200, 200], [210, 200, 200]]],
     ...                dtype=np.uint8)
     >>> result = kmeans(img, n_clusters=2)
@@ -229,12 +135,10 @@ def kmeans(
         # little on an idle machine. It also makes the result independent
         # of the core count.
         with threadpool_limits(limits=1):
-            model = KMeans(
-                n_clusters=n_clusters,
-                random_state=random_state,
-                n_init=KMEANS_SAMPLE_N_INIT,
-                max_iter=max_iter,
-            ).fit(pixel_features.rows(_sample_indices(n_pixels, sample, random_state)))
+            model = _fit_sample(
+                pixel_features.rows(_sample_indices(n_pixels, sample, random_state)),
+                n_clusters, random_state, max_iter,
+            )
             flat_labels, inertia, counts, feature_sums = _assign_nearest(
                 model, pixel_features, label_type
             )
@@ -273,6 +177,16 @@ def kmeans(
     )
 
 
+def warm_up() -> None:
+    """Import scikit-learn's clustering now, so that the first k-means run does not pay for it.
+
+    Almost all of a first small run's time is this import (scikit-learn loads scipy.stats and
+    pandas), not the algorithm; a server can call this in a background thread when it starts.
+    """
+    import sklearn.cluster  # noqa: F401
+    import sklearn.mixture  # noqa: F401
+
+
 def elbow(
     image: np.ndarray,
     *,
@@ -282,44 +196,11 @@ def elbow(
     spatial_weight: float = 0.0,
     sample_size: int | None = 20_000,
 ) -> dict[int, float]:
-    """Inertia of k-means for several K, to draw an elbow chart.
+    """``{k: inertia}`` of k-means for each K of ``k_values``, to draw an elbow chart.
 
-    Parameters
-    ----------
-    image : ndarray
-        Gray or RGB image (any type :func:`segcore.check_image` accepts).
-    k_values : iterable of int, optional
-        The numbers of clusters to try, each at least 1.
-    random_state : int, optional
-        Seed of the pixel sample and of every fit.
-    features, spatial_weight : optional
-        Pixel features, as for :func:`kmeans`.
-    sample_size : int or None, optional
-        Pixels sampled (once, shared by every K) to keep the chart fast;
-        None, or a size at least the pixel count, uses every pixel.
+    One sample of ``sample_size`` pixels (None: all) serves every K; each inertia is scaled by
+    ``n_pixels / sample_size``, so it compares with ``kmeans(...).info["inertia"]``.
 
-    Returns
-    -------
-    dict
-        ``{k: inertia}`` in the order of ``k_values``. Each inertia is the
-        sample's, scaled by ``n_pixels / sample_size`` to estimate the inertia
-        over all pixels, so it compares with ``info["inertia"]`` of
-        :func:`kmeans`.
-
-    Raises
-    ------
-    InvalidParameterError
-        For an empty ``k_values``, a K below 1 or above the sample size, or
-        other values out of range.
-
-    Notes
-    -----
-    Every K is fitted with :data:`KMEANS_SAMPLE_N_INIT` k-means++
-    initialisations (the best kept): the elbow is read from the shape of the
-    curve, and a single unlucky initialisation would put a bump in it.
-
-    Examples
-    --------
     >>> img = np.array([[0, 0, 100, 100, 250, 250]], dtype=np.uint8)
     >>> {k: round(v, 1) for k, v in elbow(img, k_values=[1, 2, 3]).items()}
     {1: 63333.3, 2: 10000.0, 3: 0.0}
@@ -348,7 +229,7 @@ def elbow(
 
     return {
         k: float(
-            KMeans(n_clusters=k, random_state=random_state, n_init=KMEANS_SAMPLE_N_INIT)
+            KMeans(n_clusters=k, random_state=random_state, n_init=ELBOW_N_INIT)
             .fit(rows)
             .inertia_
         )
@@ -360,7 +241,7 @@ def elbow(
 def gmm(
     image: np.ndarray,
     *,
-    n_components: int = 3,
+    n_clusters: int = 3,
     covariance_type: str = "full",
     random_state: int = 0,
     features: str = "rgb",
@@ -369,83 +250,35 @@ def gmm(
 ) -> SegmentationResult:
     """Cluster pixels with a Gaussian mixture (scikit-learn ``GaussianMixture``).
 
-    Parameters
-    ----------
-    image : ndarray of uint8, shape (H, W) or (H, W, 3)
-        Gray or RGB image, as checked by :func:`segcore.segment`.
-    n_components : int, optional
-        Number of Gaussians, at least 1 and at most the number of pixels fitted.
-    covariance_type : {"full", "tied", "diag", "spherical"}, optional
-        Shape of each Gaussian's covariance, as in scikit-learn.
-    random_state : int, optional
-        Seed (0 to 2**32 - 1) of the initialisation (a k-means) and the sample.
-    features, spatial_weight : optional
-        Pixel features, exactly as for :func:`kmeans`.
-    sample_size : "auto", int or None, optional
-        ``"auto"`` fits on every pixel up to :data:`GMM_SAMPLE_SIZE` (50,000)
-        pixels and on a random sample of that many above; an int forces that
-        sample size; None fits on every pixel (slow: EM on 1 Mpx takes tens of
-        seconds here).
+    ``sample_size="auto"`` fits on at most :data:`GMM_SAMPLE_SIZE` pixels (EM costs tens of
+    times what k-means does). Labels are each pixel's most probable component; ``info`` has
+    ``centers`` (the means), ``weights``, ``max_probability`` (the chosen component's posterior,
+    a confidence map), ``log_likelihood`` (mean per fitted pixel), ``n_iter`` and ``converged``.
+    Features go to scikit-learn as float64: it would compute uint8 log-probabilities when
+    predicting.
 
-    Returns
-    -------
-    SegmentationResult
-        ``labels``: the component of highest posterior probability for each
-        pixel. ``mask``: for two components the minority one, as in
-        :func:`kmeans`, else None. ``params``: ``features`` and
-        ``sample_size`` used. ``info``: ``"means"`` (K, F), ``"weights"`` (K,),
-        ``"center_colors"`` (K, 3) uint8, ``"counts"`` (K,),
-        ``"log_likelihood"`` (mean log-density per pixel of the pixels
-        fitted: all of them, or the sample),
-        ``"max_probability"`` ((H, W) float32 posterior of the chosen
-        component, a confidence map), ``"n_iter"``, ``"converged"``,
-        ``"sampled"``, ``"feature_space"`` and ``"order_by_brightness"``.
-
-    Raises
-    ------
-    InvalidParameterError
-        For a value outside the ranges above or more components than pixels.
-
-    Notes
-    -----
-    Features are always given to scikit-learn as float64: ``GaussianMixture``
-    converts uint8 when fitting but not when predicting, where its
-    log-probabilities would then be computed in uint8 and wrap around.
-    Labels are the argmax of ``predict_proba``, which is ``predict``'s
-    answer, and give ``max_probability`` on the same pass over the pixels,
-    in chunks of :data:`ASSIGN_CHUNK`. The log-likelihood is measured on
-    the fitted pixels only (``GaussianMixture.score``), which spares a
-    second pass over a large image; on a sample of 50,000 pixels it
-    estimates the whole image's closely.
-
-    Examples
-    --------
     >>> rng = np.random.default_rng(0)
     >>> img = np.concatenate([rng.normal(60, 5, 300), rng.normal(190, 5, 100)])
     >>> img = np.clip(img, 0, 255).astype(np.uint8).reshape(20, 20)
-    >>> result = gmm(img, n_components=2)
+    >>> result = gmm(img, n_clusters=2)
     >>> int(result.mask.sum())
     100
     """
-    n_components = check_int("n_components", n_components, minimum=1)
+    n_clusters = check_int("n_clusters", n_clusters, minimum=1)
     random_state = _check_random_state(random_state)
-    if covariance_type not in COVARIANCE_TYPES:
-        raise InvalidParameterError(
-            f"covariance_type must be one of {', '.join(map(repr, COVARIANCE_TYPES))}, "
-            f"got {covariance_type!r}"
-        )
+    check_choice("covariance_type", covariance_type, COVARIANCE_TYPES)
     pixel_features = _PixelFeatures(image, features, spatial_weight)
     n_pixels = pixel_features.n_pixels
     sample = _resolve_sample_size(
         sample_size, n_pixels, full_fit_limit=GMM_SAMPLE_SIZE, auto_size=GMM_SAMPLE_SIZE
     )
-    _check_enough_pixels("n_components", n_components, n_pixels if sample is None else sample)
+    _check_enough_pixels("n_clusters", n_clusters, n_pixels if sample is None else sample)
 
     from sklearn.mixture import GaussianMixture
     from threadpoolctl import threadpool_limits
 
     index = slice(None) if sample is None else _sample_indices(n_pixels, sample, random_state)
-    flat_labels = np.empty(n_pixels, dtype=labels_dtype(n_components - 1))
+    flat_labels = np.empty(n_pixels, dtype=labels_dtype(n_clusters - 1))
     max_probability = np.empty(n_pixels, dtype=np.float32)
     # The mixture's matrix products are (n, F) x (F, F) with F <= 5: several
     # BLAS threads gain nothing there and, on a busy machine, spin-wait for a
@@ -453,7 +286,7 @@ def gmm(
     with threadpool_limits(limits=1, user_api="blas"):
         fitted_rows = pixel_features.rows(index, dtype=np.float64)
         model = GaussianMixture(
-            n_components=n_components, covariance_type=covariance_type, random_state=random_state
+            n_components=n_clusters, covariance_type=covariance_type, random_state=random_state
         ).fit(fitted_rows)
         log_likelihood = float(model.score(fitted_rows))
         for chunk in _chunks(n_pixels):
@@ -461,7 +294,7 @@ def gmm(
             flat_labels[chunk] = probabilities.argmax(axis=1)
             max_probability[chunk] = probabilities.max(axis=1)
 
-    summary = _ClusterSummary(image, flat_labels, n_components)
+    summary = _ClusterSummary(image, flat_labels, n_clusters)
     labels = flat_labels.reshape(image.shape[:2])
     return SegmentationResult(
         method="gmm",
@@ -469,7 +302,7 @@ def gmm(
         mask=summary.minority_mask(labels),
         params={"features": pixel_features.space, "sample_size": sample},
         info={
-            "means": model.means_,
+            "centers": model.means_,
             "weights": model.weights_,
             "center_colors": summary.center_colors,
             "counts": summary.counts,
@@ -485,21 +318,11 @@ def gmm(
 
 
 class _PixelFeatures:
-    """Feature rows of an image's pixels, computed for any subset on demand.
-
-    Computing rows only for a sample or a chunk keeps a 12 Mpx image from
-    needing its whole float64 feature matrix in memory.
-    """
+    """Feature rows of an image's pixels for any subset, so a 12 Mpx image never needs them all."""
 
     def __init__(self, image: np.ndarray, features: str, spatial_weight: float) -> None:
-        if features not in FEATURE_SPACES:
-            raise InvalidParameterError(
-                f"features must be one of {', '.join(map(repr, FEATURE_SPACES))}, got {features!r}"
-            )
-        if not is_number(spatial_weight) or spatial_weight < 0:
-            raise InvalidParameterError(
-                f"spatial_weight must be a number >= 0 (0 = colour only), got {spatial_weight!r}"
-            )
+        check_choice("features", features, FEATURE_SPACES)
+        spatial_weight = check_number("spatial_weight", spatial_weight, low=0)
         height, width = image.shape[:2]
         gray_features = features == "gray" or (features == "rgb" and image.ndim == 2)
         self.space = "gray" if gray_features else features
@@ -521,11 +344,7 @@ class _PixelFeatures:
         return self._pixels if plain and self._pixels.dtype == np.uint8 else None
 
     def rows(self, index: slice | np.ndarray = slice(None), dtype: type | None = None) -> np.ndarray:
-        """Feature rows (n, F) of the pixels at flat ``index``.
-
-        Plain RGB or gray rows stay uint8 unless ``dtype`` asks otherwise,
-        so scikit-learn does the conversion exactly as in the seed recipe.
-        """
+        """Feature rows (n, F) of the pixels at flat ``index`` (plain RGB or gray stay uint8)."""
         colours = self._pixels[index]
         if self.space == "lab":
             colours = _convert_float(colours, cv2.COLOR_RGB2Lab)
@@ -545,19 +364,8 @@ class _PixelFeatures:
 
 def pixel_features(image: np.ndarray, *, features: str = "rgb", spatial_weight: float = 0.0,
                    index: slice | np.ndarray = slice(None)) -> np.ndarray:
-    """The feature rows k-means and the GMM cluster, for the pixels at flat ``index``.
+    """The (n, F) float64 feature rows k-means and the mixture cluster, for the pixels at flat ``index``.
 
-    Use it to plot pixels in the same space as ``info["centers"]`` (e.g. a
-    sample of pixels around the centres in a 3-D scatter).
-
-    Returns
-    -------
-    ndarray of float64, shape (n, F)
-        F = 1 (gray) or 3 (colour), plus 2 position columns when
-        ``spatial_weight`` > 0.
-
-    Examples
-    --------
     >>> img = np.array([[[255, 0, 0], [0, 0, 255]]], dtype=np.uint8)
     >>> pixel_features(img).tolist()
     [[255.0, 0.0, 0.0], [0.0, 0.0, 255.0]]
@@ -626,9 +434,9 @@ class _ClusterSummary:
 def _segmented_image(
     labels: np.ndarray, centers: np.ndarray, summary: _ClusterSummary, pixel_features: _PixelFeatures
 ) -> np.ndarray:
-    """Each pixel painted with its cluster's colour: the seed recipe where centres are colours."""
+    """Each pixel painted with its cluster's colour: the cheatsheet's recipe where centres are colours."""
     if pixel_features.colour_is_pixel:
-        # centers[labels].astype(uint8) as in the seed, with the truncation
+        # centers[labels].astype(uint8) as in the cheatsheet's example, with the truncation
         # done once per cluster instead of once per pixel.
         palette = centers[:, : pixel_features.n_colours].astype(np.uint8)
     else:
@@ -647,6 +455,26 @@ def _paint(labels: np.ndarray, palette: np.ndarray) -> np.ndarray:
         return cv2.LUT(labels, table[:, 0, 0])
     painted = np.take(palette, labels, axis=0)
     return painted if palette.shape[1] == 3 else painted[:, :, 0]
+
+
+def _fit_sample(rows: np.ndarray, n_clusters: int, random_state: int, max_iter: int) -> Any:
+    """KMeans on a pixel sample: the best of several starts on a subsample, refined on all rows.
+
+    Trying starts on 20k pixels instead of 100k makes five of them cheaper than
+    three were, and more starts are what keeps clear of poor local minima.
+    """
+    from sklearn.cluster import KMeans
+
+    starts = rows
+    if len(rows) > KMEANS_START_SAMPLE >= n_clusters:
+        pick = np.random.default_rng(random_state).choice(len(rows), KMEANS_START_SAMPLE, replace=False)
+        starts = rows[np.sort(pick)]
+    best = KMeans(
+        n_clusters=n_clusters, random_state=random_state, n_init=KMEANS_SAMPLE_N_INIT, max_iter=max_iter
+    ).fit(starts)
+    if starts is rows:
+        return best
+    return KMeans(n_clusters=n_clusters, init=best.cluster_centers_, n_init=1, max_iter=max_iter).fit(rows)
 
 
 def _assign_nearest(
@@ -687,11 +515,8 @@ def _assign_nearest_by_tables(
 ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
     """:func:`_assign_nearest` for uint8 pixel values as features (RGB or gray, no position).
 
-    The squared distance to a centre is a sum over channels of a function of
-    one uint8 value, so it is a 256-entry table per channel and centre, which
-    OpenCV applies (``cv2.LUT``) far faster than a general distance
-    computation. Distances are float32 here: a pixel almost exactly between
-    two centres may go to either, which a sampled fit allows anyway.
+    A squared distance is a sum over channels of a function of one uint8 value: a 256-entry
+    table per channel and centre, which ``cv2.LUT`` applies far faster than a general distance.
     """
     n_clusters, n_channels = centers.shape
     levels = np.arange(256, dtype=np.float64)[:, None]
@@ -707,7 +532,8 @@ def _assign_nearest_by_tables(
         labels = np.zeros(len(best), dtype=np.uint8)
         for k in range(1, n_clusters):
             distance = cv2.transform(cv2.LUT(values, tables[k]), add_channels).ravel()
-            labels[distance < best] = k  # strict: ties keep the lower label, as argmin does
+            # strict: ties keep the lower label, as argmin does
+            np.copyto(labels, np.uint8(k), where=distance < best)
             np.minimum(best, distance, out=best)
         flat_labels[chunk] = labels
         sum_of_squares += cv2.norm(values, cv2.NORM_L2SQR)  # integers, exact in float64
@@ -720,12 +546,7 @@ def _assign_nearest_by_tables(
 
 
 def _inertia(sum_of_squares: float, counts: np.ndarray, sums: np.ndarray, centers: np.ndarray) -> float:
-    """Sum of squared distances to the assigned centres, from per-cluster statistics.
-
-    sum_k sum_(x in k) |x - c_k|^2 = sum |x|^2 - 2 sum_k S_k . c_k + sum_k n_k |c_k|^2,
-    with S_k the feature sums: no per-pixel centre lookup is needed, and the
-    float64 sums keep it exact where float32 per-pixel distances would not.
-    """
+    """Inertia from per-cluster statistics: sum |x|^2 - 2 sum_k S_k . c_k + sum_k n_k |c_k|^2."""
     value = sum_of_squares - 2.0 * float(np.sum(sums * centers)) + float(counts @ np.sum(centers**2, axis=1))
     return max(value, 0.0)
 
@@ -817,8 +638,4 @@ def _check_enough_pixels(name: str, n_groups: int, n_rows: int) -> None:
 
 
 def _check_random_state(value: Any) -> int:
-    if not is_int(value) or not 0 <= value < 2**32:
-        raise InvalidParameterError(
-            f"random_state must be an integer from 0 to 2**32 - 1, got {value!r}"
-        )
-    return int(value)
+    return check_int("random_state", value, minimum=0, maximum=2**32 - 1)

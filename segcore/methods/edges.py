@@ -1,4 +1,12 @@
-"""Edge-based segmentation: Canny edges, closed and filled into regions."""
+"""Edge-based segmentation: Canny edges, closed and filled into regions.
+
+Canny is OpenCV's (``L2gradient=True``, after ``cv2.GaussianBlur`` of ``sigma``), several times
+faster than scikit-image's. Its gradient is the 3x3 Sobel magnitude, about 4h for a sharp step
+of height h (3h after a blur of sigma 1), so thresholds are not gray levels. Automatic
+thresholds: ``high`` is Otsu's threshold of the smoothed image and ``low = high / 2``; the
+median rule (0.66 / 1.33 x median) puts them near 0 on dark fluorescence images and marks noise.
+Filling is ``scipy.ndimage.binary_fill_holes``: an object cut by the border stays an open curve.
+"""
 
 from __future__ import annotations
 
@@ -25,70 +33,12 @@ def edges(
     min_size: int = 30,
     fill: bool = True,
 ) -> SegmentationResult:
-    """Regions enclosed by Canny edges.
+    """Regions enclosed by Canny edges: smooth, find edges, close gaps, fill, keep regions of ``min_size`` pixels.
 
-    The gray image is smoothed, its Canny edges are found, small gaps in
-    them are closed, the areas they enclose are filled, and each filled
-    region (8-connected) of at least ``min_size`` pixels is one instance.
+    ``low``, ``high``: hysteresis thresholds on the gradient (None: automatic); ``closing``: the
+    diameter of the disc that closes gaps (0 or 1: none); ``fill=False`` keeps the closed curves.
+    ``info`` has ``edges`` (Canny's, before closing), ``count``, ``low`` and ``high``.
 
-    Parameters
-    ----------
-    image : ndarray of uint8, shape (H, W) or (H, W, 3)
-        Gray or RGB image, as checked by :func:`segcore.segment`; RGB is
-        converted with :func:`segcore.to_gray`.
-    sigma : float, optional
-        Standard deviation in pixels (>= 0) of the Gaussian blur before
-        Canny; 0 skips the blur.
-    low, high : float or None, optional
-        Canny's hysteresis thresholds (0 <= low <= high) on the gradient
-        magnitude. None chooses them automatically (see Notes).
-    closing : int, optional
-        Diameter in pixels (>= 0) of the disc used to close gaps in the edges
-        (a morphological closing); 0 or 1 closes nothing.
-    min_size : int, optional
-        Regions with fewer pixels (>= 0) are dropped.
-    fill : bool, optional
-        Fill the areas enclosed by edges. False keeps only the (closed) edge
-        curves as regions.
-
-    Returns
-    -------
-    SegmentationResult
-        ``labels``: instances 1..N in raster order of their first pixel, 0
-        elsewhere. ``mask``: ``labels > 0``. ``params``: ``low`` and ``high``
-        used. ``info``: ``"edges"`` (bool (H, W) Canny edges before closing),
-        ``"count"`` (N), ``"low"`` and ``"high"``.
-
-    Raises
-    ------
-    InvalidParameterError
-        For a value outside the ranges above.
-
-    Notes
-    -----
-    Canny is OpenCV's (``cv2.Canny`` with ``L2gradient=True``) after
-    ``cv2.GaussianBlur`` with ``sigma``: it is several times faster than
-    scikit-image's float implementation. Its gradient is the 3x3 Sobel
-    magnitude, which for a sharp step of height h between two flat areas is
-    about 4h (about 3h after a blur of sigma 1), so thresholds are not gray
-    levels.
-
-    Automatic thresholds follow the Otsu rule for Canny: ``high`` is Otsu's
-    threshold of the smoothed gray image and ``low = high / 2``. A gray step
-    worth separating by Otsu gives a gradient several times its threshold,
-    while noise well below it is ignored. (The other common rule, 0.66 and
-    1.33 times the median gray level, gives thresholds near 0 on dark images
-    such as fluorescence microscopy, where it marks noise as edges.) A
-    missing ``low`` or ``high`` alone is resolved the same way.
-
-    Filling uses ``scipy.ndimage.binary_fill_holes``: an area counts as
-    enclosed when it cannot reach the image border through 4-connected
-    non-edge pixels, so an object cut by the border stays an open curve and
-    is not filled. Filled regions include their edge pixels, which lie on
-    one side or the other of the true boundary.
-
-    Examples
-    --------
     >>> img = np.zeros((40, 40), dtype=np.uint8)
     >>> img[10:30, 10:30] = 200
     >>> result = edges(img)

@@ -1,11 +1,31 @@
 """Region growing: regions start at seed pixels and absorb similar neighbours.
 
-Each seed grows one region, labelled by the seed's position in the list.
-A pixel joins when it is adjacent to the region and passes the similarity
-criterion; growth stops when no adjacent pixel passes. The ``"neighbor"``
-and ``"seed"`` criteria run on ``cv2.floodFill``; the ``"mean"`` criterion
-and the step-by-step record run on a breadth-first search in numpy that
-grows one layer of pixels (a *wave*) at a time.
+Seed ``i`` grows the region labelled ``i + 1``. A pixel joins when it is adjacent to the region
+and within ``tolerance`` of the reference of the ``criterion``: an adjacent region pixel
+(``"neighbor"``, ``cv2.floodFill``'s floating range), the seed (``"seed"``,
+``FLOODFILL_FIXED_RANGE``) or the region's current mean (``"mean"``). Rules:
+
+- Seeds grow in list order and earlier regions are walls: a seed inside an earlier region adds
+  nothing and is listed in ``info["merged_seeds"]``.
+- Waves: wave 0 is the seed, wave ``n + 1`` every outside pixel adjacent to the region that
+  passes against the region after wave ``n`` (the breadth-first layer). ``"mean"`` is defined
+  by waves (the mean is updated after each, refused pixels are tried again) and runs on a
+  numpy breadth-first search, as does ``return_steps``; the other criteria on flood fill.
+- Steps (``return_steps``): waves are numbered across seeds in order; ``info["steps"][i]`` holds
+  every pixel that joined up to wave ``info["step_waves"][i]``; at most :data:`MAX_STEPS`
+  evenly spaced waves are kept (the first and last always); images up to
+  :data:`MAX_STEPS_PIXELS`.
+- ``seeds="auto"``: Otsu with automatic polarity, connected components from largest down (at
+  most ``max_seeds``), each seeded at its most interior pixel (distance-transform maximum).
+- ``tolerance="auto"``: per seed, ``AUTO_TOLERANCE_FRACTIONS[criterion]`` times the distance
+  from the seed's value to the mean of the other phase of that Otsu split, limited only towards
+  that phase (a bright seed's region takes anything brighter). With ``"seed"`` (2/3) each object
+  gets a threshold of its own, so dim and bright objects both grow to their edges.
+- Defaults measured on DSB2018 nuclei (per-image IoU, 51 validation images; fractions chosen on
+  the 488 training images): automatic seeds and tolerance with ``"seed"`` 0.809 against Otsu's
+  0.784; a fixed tolerance of 20 scores 0.43; fraction 1/2 scores 0.75; ``"mean"`` 0.65 and
+  ``"neighbor"`` 0.34 (their references drift over soft edges); more than 200 seeds add nothing.
+  Brightfield defeats both this and Otsu (IoU below 0.1).
 """
 
 from __future__ import annotations
@@ -17,7 +37,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..checks import check_choice, is_int, is_number
+from ..checks import check_choice, check_connectivity, check_int, is_int, is_number
 from ..errors import InvalidParameterError
 from ..imageops import check_image, to_gray
 from ..result import SegmentationResult, labels_dtype
@@ -33,6 +53,8 @@ __all__ = [
 
 #: Every value ``criterion`` accepts.
 CRITERIA = ("neighbor", "seed", "mean")
+#: What a pixel is compared by: its gray level or its RGB values.
+FEATURES = ("gray", "rgb")
 #: Most label images kept in ``info["steps"]``; longer growths are sampled.
 MAX_STEPS = 100
 #: Largest image (in pixels) for which ``return_steps=True`` is accepted.
@@ -57,187 +79,39 @@ def region_growing(
     tolerance: float | str = "auto",
     connectivity: int = 4,
     criterion: str = "seed",
-    color: bool = False,
+    features: str = "gray",
     max_seeds: int = 200,
     return_steps: bool = False,
 ) -> SegmentationResult:
-    """Grow a region from each seed pixel into neighbours that are similar enough.
+    """Grow a region from each seed pixel into neighbours that are similar enough (rules: the module docstring).
 
-    Parameters
-    ----------
-    image : ndarray
-        (H, W) gray or (H, W, 3) RGB uint8 image.
-    seeds : "auto" or sequence of (row, col)
-        Seed pixels; seed ``i`` (from 0) grows the region labelled ``i + 1``.
-        ``"auto"`` places seeds inside the objects of an Otsu threshold; see
-        Notes.
-    tolerance : float or "auto"
-        Largest accepted difference in gray levels (inclusive), 0 or more,
-        the same for every seed. ``"auto"`` derives one tolerance per seed
-        from the image, limited only on the side of the other phase of an
-        Otsu split; see Notes.
-    connectivity : {4, 8}
-        Pixels touching by an edge (4) or also by a corner (8) are adjacent.
-    criterion : {"neighbor", "seed", "mean"}
-        What a candidate pixel is compared with:
+    ``seeds``: ``"auto"`` or (row, col) pairs. ``tolerance``: largest accepted difference in gray
+    levels (per channel, Chebyshev, with ``features="rgb"``), inclusive, or ``"auto"``.
+    ``info`` has ``seeds``, ``seed_values``, ``tolerances`` (per seed), ``region_sizes`` and
+    ``merged_seeds`` (``(label, into_label)``); with ``return_steps``, ``steps`` and ``step_waves``.
 
-        - ``"neighbor"``: an adjacent pixel already in the region
-          (``cv2.floodFill``'s floating range with
-          ``loDiff = upDiff = tolerance``). The region is the set of pixels
-          reachable from the seed through steps of at most ``tolerance``,
-          so it can drift along a slow gradient.
-        - ``"seed"``: the seed pixel (``cv2.floodFill`` with
-          ``FLOODFILL_FIXED_RANGE``).
-        - ``"mean"``: the mean of the region as it stands; see Notes.
-    color : bool
-        Compare RGB values instead of gray levels: a pixel passes when every
-        channel is within ``tolerance`` (Chebyshev distance, as ``floodFill``
-        does on colour images). Ignored for a gray image.
-    max_seeds : int
-        Most seeds ``seeds="auto"`` places (1 or more). The default, 200,
-        covers the nuclei of nearly every image of the 2018 Data Science Bowl
-        set; see Notes.
-    return_steps : bool
-        Also return the growth wave by wave in ``info["steps"]`` (images of
-        at most :data:`MAX_STEPS_PIXELS` pixels).
+    The cheatsheet's example: seed on the 13, tolerance 2.
 
-    Returns
-    -------
-    SegmentationResult
-        ``labels`` (uint8, or wider for more than 255 seeds): 0 outside every
-        region, ``i + 1`` in the region of seed ``i``. ``mask`` is
-        ``labels > 0``. ``params["seeds"]`` lists the seeds used as
-        ``(row, col)`` tuples of ints (the automatic ones for ``"auto"``).
-        ``info`` holds:
-
-        - ``"seeds"``: the same list.
-        - ``"seed_values"``: value compared at each seed: an int (gray) or
-          a tuple of three ints (``color=True`` on RGB).
-        - ``"tolerances"``: the tolerance of each seed, as floats (all equal
-          to ``tolerance`` when it is a number). ``params["tolerance"]``
-          stays ``"auto"`` when it was.
-        - ``"region_sizes"``: pixels in each region, in label order (0 for
-          a merged seed).
-        - ``"merged_seeds"``: ``(label, into_label)`` for every seed that
-          fell inside an earlier region and added nothing.
-        - With ``return_steps``: ``"steps"``, a list of label images
-          (same type as ``labels``), cumulative, and ``"step_waves"``, the
-          wave each image shows. See Notes.
-
-    Raises
-    ------
-    InvalidParameterError
-        For an unknown criterion, a connectivity other than 4 or 8, a
-        tolerance that is negative or neither a number nor ``"auto"``, an
-        empty seed list, a seed that is not a
-        ``(row, col)`` pair of integers or lies outside the image, or
-        ``return_steps`` on an image larger than :data:`MAX_STEPS_PIXELS`.
-
-    Notes
-    -----
-    **Several seeds.** Seeds grow one after the other, in list order, and
-    the regions of earlier seeds are walls for later ones: a pixel keeps the
-    first label it gets. A seed inside an earlier region adds nothing and is
-    listed in ``info["merged_seeds"]``. With the ``"neighbor"`` criterion
-    regions are connected components of a similarity graph, so two regions
-    either coincide (the later seed merges) or do not touch.
-
-    **Waves.** Wave 0 of a region is its seed. Wave ``n + 1`` is every pixel
-    outside all regions, adjacent to the region, that passes the criterion
-    against the region after wave ``n``; it is the breadth-first layer at
-    distance ``n + 1`` from the seed. The ``"mean"`` criterion is defined
-    by these waves: every adjacent pixel within ``tolerance`` of the mean
-    of the region after wave ``n`` joins in wave ``n + 1`` (pixels refused
-    earlier are tested again, since the mean moves), then the mean is
-    updated. Growth stops after a wave that adds nothing. With colour, the
-    mean is per channel. This search costs numpy work per wave and per
-    pixel, so ``"mean"`` is slower than the flood-fill criteria (seconds on
-    megapixel regions).
-
-    **Steps.** Waves are numbered across seeds in order: seed 1's waves,
-    then seed 2's, and so on. ``info["steps"][i]`` holds every pixel that
-    joined up to wave ``info["step_waves"][i]``, with its label; the last
-    step equals ``labels``. When the growth takes more than
-    :data:`MAX_STEPS` waves, ``MAX_STEPS`` evenly spaced waves are kept
-    (always the first and the last); the newest pixels of a step are
-    ``steps[i] != steps[i - 1]``. This costs up to ``MAX_STEPS`` label images
-    of memory, hence the size limit.
-
-    **Automatic seeds.** ``seeds="auto"`` thresholds the gray image with Otsu
-    and automatic polarity (objects are the minority phase, see
-    :func:`segcore.methods.threshold.threshold`), takes its connected
-    components (with ``connectivity``) from largest to smallest, at most
-    ``max_seeds`` of them, and seeds each at its most interior pixel (the
-    maximum of the Euclidean distance to the background; the first in
-    row-major order on ties). An image with no object (one gray level)
-    gets no seeds and an empty result.
-
-    **Automatic tolerance.** ``tolerance="auto"`` splits the gray image with
-    Otsu and automatic polarity, as ``seeds="auto"`` does. For each seed, the
-    *other phase* is the side of that split the seed is not on (the
-    background, for automatic seeds), and its tolerance is
-    ``AUTO_TOLERANCE_FRACTIONS[criterion]`` times the distance from the
-    seed's value to the mean value of the other phase (gray levels, or the
-    largest channel difference with ``color=True``). Only moves towards the
-    other phase are limited: a pixel joins a bright seed's region when it
-    is at most ``tolerance`` darker than the reference (seed, neighbour or
-    region mean), however much brighter it is; pixels further from the
-    background than the seed belong to the object all the more. With
-    ``"seed"`` and its fraction 2/3, a region therefore takes every
-    connected pixel at least a third of the way from the background mean
-    to its seed: a threshold of its own for each object, so dim and bright
-    objects both grow to their edges. With ``color=True`` each channel is
-    limited on the side of the other phase's mean (on both sides where the
-    means are equal). A seed in an image of one gray level, where there is
-    no other phase, gets tolerance 0.
-
-    **Defaults.** Measured on the 2018 Data Science Bowl nuclei set as the
-    per-image IoU of the foreground (the fractions were chosen on its 488
-    training images; figures are for its 51 validation images: 44
-    fluorescence, 5 histology, 2 brightfield): the defaults (automatic seeds
-    and tolerance, ``"seed"``, 200 seeds) score 0.809 (fluorescence 0.846,
-    histology 0.785), against 0.784 (0.818, 0.769) for a global Otsu
-    threshold with automatic polarity; 0.799 against 0.784 on the training
-    images. A fixed tolerance of 20 scores 0.43 (0.35 with 20 seeds): one
-    tolerance in gray levels cannot suit both dim nuclei, 20 levels above
-    the background, where regions leak, and bright ones, where they stop
-    early. The fraction 2/3 was the best on the training images; 1/2 (the
-    midpoint between seed and background) scores 0.75, and 3/5 to 7/10 are
-    within 0.005 of the best. With automatic tolerance ``"mean"`` scores
-    0.65 and ``"neighbor"`` 0.34: both move their reference as they grow
-    and drift over the soft edges of nuclei into the background, which is
-    also why their fractions are smaller. 100 seeds score 0.805 and more
-    than 200 add nothing: the further Otsu components are specks.
-    Brightfield images (dark nuclei on a light, uneven background) defeat
-    both region growing and Otsu (IoU below 0.1).
-
-    Examples
-    --------
-    The seed document's example: seed on the 13, tolerance 2.
-
-    >>> import numpy as np
     >>> grid = np.array([[10, 12, 15, 20], [11, 13, 16, 21],
     ...                  [12, 14, 17, 22], [13, 15, 18, 23]], dtype=np.uint8)
-    >>> result = region_growing(grid, seeds=[(1, 1)], tolerance=2, criterion="neighbor")
+    >>> result = region_growing(grid, seeds=[(1, 1)], tolerance=2, criterion="neighbor",
+    ...                         return_steps=True)
     >>> result.labels
     array([[1, 1, 0, 0],
            [1, 1, 0, 0],
            [1, 1, 0, 0],
            [1, 1, 0, 0]], dtype=uint8)
-    >>> result = region_growing(grid, seeds=[(1, 1)], tolerance=2, criterion="neighbor",
-    ...                         return_steps=True)
     >>> [int(np.count_nonzero(step)) for step in result.info["steps"]]
     [1, 4, 7, 8]
     """
     check_choice("criterion", criterion, CRITERIA)
-    if not is_int(connectivity) or connectivity not in (4, 8):
-        raise InvalidParameterError(f"connectivity must be 4 or 8, got {connectivity!r}")
+    check_choice("features", features, FEATURES)
+    connectivity = check_connectivity(connectivity)
     _check_tolerance(tolerance)
-    if not is_int(max_seeds) or max_seeds < 1:
-        raise InvalidParameterError(f"max_seeds must be an integer of 1 or more, got {max_seeds!r}")
+    max_seeds = check_int("max_seeds", max_seeds, minimum=1)
     image = check_image(image)
     gray = to_gray(image)
-    values = image if color and image.ndim == 3 else gray
+    values = image if features == "rgb" and image.ndim == 3 else gray
     height, width = gray.shape
     if return_steps and gray.size > MAX_STEPS_PIXELS:
         raise InvalidParameterError(

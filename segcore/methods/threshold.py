@@ -1,12 +1,26 @@
 """Thresholding: foreground is every pixel brighter (or darker) than a threshold.
 
-The threshold is a value you choose (``"fixed"``), one value chosen from the
-gray-level histogram (the global automatic algorithms), several values that
-split the histogram into classes (``"multiotsu"``), or a value per pixel
-computed from its neighbourhood (the local algorithms).
+The threshold is a value you choose (``"fixed"``), one value from the gray-level histogram
+(:data:`GLOBAL_ALGORITHMS`, as scikit-image's ``threshold_<name>``), several values that split
+the histogram into classes (``"multiotsu"``), or a value per pixel from its neighbourhood
+(:data:`LOCAL_ALGORITHMS`). Rules:
 
-Every global algorithm works on the 256-bin histogram of the gray image, so
-after one pass over the pixels its cost does not depend on the image size.
+- Convention: bright foreground is ``gray > t``, dark is ``gray <= t``, exactly
+  ``cv2.threshold(gray, t, 255, THRESH_BINARY[_INV])``. An image of one gray level gets that
+  level as threshold (empty bright foreground), as in scikit-image.
+- ``polarity="auto"``: the objects are the minority phase (more than half the pixels above
+  the threshold: dark objects). Local algorithms decide it from the global Otsu split, since a
+  local mask on a flat background is noise.
+- Multi-Otsu labels a pixel with the number of thresholds strictly below it (a pixel equal to
+  a threshold stays in the lower class); with two classes ``mask`` follows ``polarity``, with
+  more it is None. The thresholds equal scikit-image's ``threshold_multiotsu``, ties included.
+- Local algorithms keep a pixel that stands out by more than ``offset`` gray levels beyond its
+  neighbourhood's threshold ``T``: bright is ``gray > T + offset``, dark ``gray <= T - offset``,
+  so a positive offset keeps a flat background out for either polarity (OpenCV's ``C`` is
+  subtracted for both). ``local_mean`` / ``local_gaussian``: ``T`` is the rounded local mean of
+  ``cv2.adaptiveThreshold``, whose result they equal. ``sauvola`` / ``niblack``: scikit-image's
+  formulas (made for dark text); bright objects are the dark objects of ``255 - gray``, so
+  ``k`` means the same for both polarities.
 """
 
 from __future__ import annotations
@@ -60,196 +74,23 @@ def threshold(
     k: float = 0.2,
     return_steps: bool = False,
 ) -> SegmentationResult:
-    """Split the image into foreground and background with a threshold.
+    """Split the image into foreground and background with a threshold (see the module's rules).
 
-    Parameters
-    ----------
-    image : ndarray
-        (H, W) gray or (H, W, 3) RGB uint8 image. Colour images are converted
-        to gray with :func:`segcore.imageops.to_gray`.
-    algorithm : str
-        How the threshold is chosen:
+    ``value`` is the threshold of ``"fixed"`` (0..255); ``classes`` the class count of
+    ``"multiotsu"`` (2..5); ``block_size`` (odd, >= 3), ``offset`` (None: :data:`DEFAULT_OFFSETS`)
+    and ``k`` belong to the local algorithms. ``return_steps`` adds ``info["otsu_curve"]`` (the
+    between-class variance for every ``t``, for ``"otsu"``) or ``info["threshold_map"]`` (the
+    effective per-pixel threshold, read like a global ``t``). ``info`` always has ``threshold``,
+    ``thresholds``, ``histogram`` (256 counts) and ``foreground_fraction``.
 
-        - ``"fixed"``: the threshold is ``value``.
-        - ``"otsu"``, ``"triangle"``, ``"li"``, ``"yen"``, ``"isodata"``,
-          ``"mean"``, ``"minimum"``: one automatic threshold for the whole
-          image, as scikit-image's ``threshold_<name>`` computes it
-          (:data:`GLOBAL_ALGORITHMS`).
-        - ``"multiotsu"``: ``classes - 1`` thresholds that split the image
-          into ``classes`` brightness classes.
-        - ``"local_mean"``, ``"local_gaussian"``, ``"sauvola"``,
-          ``"niblack"``: a threshold per pixel from the ``block_size`` x
-          ``block_size`` block around it (:data:`LOCAL_ALGORITHMS`).
-    value : float
-        Threshold of ``"fixed"``, from 0 to 255.
-    polarity : {"bright", "dark", "auto"}
-        ``"bright"``: objects are brighter than the background, foreground is
-        ``gray > t`` (local: ``gray > T(x, y) + offset``). ``"dark"``: objects
-        are darker, foreground is ``gray <= t`` (local:
-        ``gray <= T(x, y) - offset``). ``"auto"``: objects are the minority
-        phase; see Notes.
-    classes : int
-        Number of classes of ``"multiotsu"``, from 2 to 5.
-    block_size : int
-        Side of the neighbourhood of the local algorithms, an odd integer of
-        at least 3.
-    offset : float or None
-        Local algorithms only: how many gray levels an object pixel must
-        stand out beyond its neighbourhood's threshold ``T(x, y)``. Bright
-        foreground is ``gray > T(x, y) + offset``, dark foreground is
-        ``gray <= T(x, y) - offset``, so for either polarity a positive
-        offset makes the foreground smaller and keeps a flat or mildly noisy
-        background out, and a negative one makes it larger. None uses
-        :data:`DEFAULT_OFFSETS`: 5 for ``"local_mean"``,
-        ``"local_gaussian"`` and ``"niblack"``, 0 for ``"sauvola"`` (whose
-        ``k`` already keeps a flat background out); ``params["offset"]``
-        holds the value used. Unlike OpenCV's ``C`` (subtracted from ``T``
-        for both polarities), the sign does not depend on the polarity.
-    k : float
-        Weight of the local standard deviation for ``"sauvola"`` and
-        ``"niblack"`` (scikit-image's ``k``): the larger ``k``, the further
-        an object must lie beyond its neighbourhood's mean, for bright and
-        dark objects alike (see Notes).
-    return_steps : bool
-        Also return intermediate data: ``info["otsu_curve"]`` for
-        ``"otsu"`` and ``info["threshold_map"]`` for the local algorithms.
-
-    Returns
-    -------
-    SegmentationResult
-        ``labels`` is uint8: 0/1 for a foreground split (a view of the same
-        memory as ``mask``), or the class 0..classes-1 of each pixel for
-        ``"multiotsu"``, by increasing brightness. ``mask`` is the bool
-        foreground (``None`` for multi-Otsu with more than two classes).
-        ``params["polarity"]`` is the polarity used (``"auto"`` resolved);
-        for a local algorithm given ``offset=None``, ``params["offset"]`` is
-        the default offset used.
-        ``info`` holds:
-
-        - ``"threshold"``: the threshold ``t`` (int, or float for ``"li"``,
-          ``"mean"`` and a float ``value``); ``None`` for the local
-          algorithms and for multi-Otsu with more than two classes.
-        - ``"thresholds"``: list of thresholds (``[t]`` for one threshold,
-          empty for the local algorithms).
-        - ``"histogram"``: int64 array of the 256 gray-level counts.
-        - ``"foreground_fraction"``: fraction of pixels in the foreground
-          (for multi-Otsu with more than two classes: not in class 0).
-        - With ``return_steps``: ``"otsu_curve"``, a dict with
-          ``"thresholds"`` (0..255) and ``"between_class_variance"``
-          (float64, one value per candidate threshold ``t``, for the split
-          ``gray <= t`` / ``gray > t``; 0 where one side is empty). Its argmax
-          is the Otsu threshold. ``"threshold_map"``: float32 image of the
-          local algorithms' effective threshold in gray levels of the
-          image, read like a global ``t``: bright foreground is
-          ``gray > threshold_map`` (the map is ``T(x, y) + offset``), dark
-          foreground is ``gray <= threshold_map`` (the map is
-          ``T(x, y) - offset``). Exact for ``"local_mean"`` and
-          ``"local_gaussian"``. Sauvola and Niblack compare in float64, so a
-          pixel within float32 rounding of the map may differ; for bright
-          objects their map is ``255 - (T_inv - offset)`` (see Notes) and a
-          pixel exactly equal to it is foreground.
-
-    Raises
-    ------
-    InvalidParameterError
-        For an unknown algorithm or polarity, a value out of range, or a
-        histogram the chosen algorithm cannot handle (``"minimum"`` on a
-        histogram without two peaks, ``"multiotsu"`` on an image with fewer
-        gray levels than classes).
-
-    Notes
-    -----
-    **Convention.** Every threshold ``t`` means: bright foreground is
-    ``gray > t``, dark foreground is ``gray <= t``. With ``"fixed"`` this is
-    exactly ``cv2.threshold(gray, value, 255, THRESH_BINARY)`` (bright) and
-    ``THRESH_BINARY_INV`` (dark). Global thresholds equal scikit-image's:
-    Otsu is computed from the histogram with exact integer sums (it agrees
-    with both OpenCV's ``THRESH_OTSU`` and scikit-image); OpenCV's
-    ``THRESH_TRIANGLE`` is not used because it differs from scikit-image by
-    one gray level, so triangle and Li are reimplemented on the histogram;
-    Yen, isodata and minimum call scikit-image with ``hist=``; multi-Otsu
-    is computed here and returns scikit-image's thresholds (see below).
-    An image of one gray level gets that level as threshold (empty bright
-    foreground), as in scikit-image.
-
-    **Multi-Otsu** labels a pixel with the number of thresholds strictly
-    below its value, so a pixel equal to a threshold stays in the lower
-    class, as in two-class Otsu (scikit-image's example ``np.digitize``
-    puts it in the upper class). With two classes, ``mask`` follows
-    ``polarity`` (class 1 if bright, class 0 if dark); with more classes
-    ``polarity`` is not used and ``params`` keeps it as given. The
-    thresholds are exactly those of scikit-image's
-    ``threshold_multiotsu(hist=...)``, float32 rounding and tie-breaking
-    included (on ties the lowest thresholds win). scikit-image tries every
-    combination of thresholds, a cost that grows as
-    ``levels ** (classes - 1)`` (several seconds for 5 classes on an image
-    spanning 0..255); here a dynamic programme over the histogram's running
-    sums finds the same maximum of the between-class variance in a few
-    milliseconds for any number of classes.
-
-    **Local algorithms** compare each pixel with a threshold ``T(x, y)``
-    computed from the ``block_size`` x ``block_size`` block around it, and
-    ``offset`` is the margin by which an object pixel must stand out:
-    bright foreground is ``gray > T + offset``, dark foreground is
-    ``gray <= T - offset``.
-
-    ``"local_mean"`` and ``"local_gaussian"``: ``T`` is the local mean (box
-    or Gaussian of sigma ``0.3 * ((block_size - 1) / 2 - 1) + 0.8``,
-    borders replicated) rounded to an integer, as in
-    ``cv2.adaptiveThreshold``. Bright foreground equals
-    ``cv2.adaptiveThreshold(gray, 255, method, THRESH_BINARY, block_size,
-    C=-offset)`` for any offset. Dark foreground equals ``THRESH_BINARY_INV``
-    with ``C=offset`` for whole-number offsets; OpenCV rounds a fractional
-    ``C`` down there, so for a fractional offset it equals
-    ``THRESH_BINARY_INV`` with ``C=ceil(offset)``, which is exactly
-    ``gray <= T - offset`` for integer ``gray`` and ``T``.
-
-    ``"sauvola"`` and ``"niblack"`` were designed for dark text on a light
-    page: scikit-image's ``threshold_sauvola`` (``T = m * (1 + k * (s / R -
-    1))``, ``R = 127.5``) and ``threshold_niblack`` (``T = m - k * s``),
-    with the local mean ``m`` and standard deviation ``s`` over a
-    ``window_size=block_size`` window, put ``T`` below the local mean for
-    ``k > 0``. Dark foreground is ``gray <= T - offset`` on the gray image.
-    Bright objects are the dark objects of the inverted image ``255 -
-    gray``: foreground is ``255 - gray <= T_inv - offset`` with ``T_inv``
-    computed on the inverted image. So ``k`` means the same for both
-    polarities (how far beyond the local mean, relative to the local
-    contrast, an object must lie), and a bright-object image gives exactly
-    the mask of its inverted, dark-object image. On a flat area (``s = 0``)
-    Sauvola's ``T`` is ``(1 - k) * m`` and Niblack's is ``m``: with the
-    default offsets (0 and 5) a flat background stays background, except
-    that Sauvola keeps a flat black area as dark objects (white as bright).
-
-    **Automatic polarity.** The objects are taken to be the minority phase:
-    if more than half of the pixels are brighter than the threshold (for a
-    local algorithm: the global Otsu threshold of the whole image), the
-    objects are dark, otherwise bright (at exactly half, bright is kept).
-    Local algorithms decide this from the global image before computing the
-    local threshold: the share of a local mask is no guide, since on a flat
-    background that mask is noise.
-
-    Examples
-    --------
-    >>> import numpy as np
     >>> img = np.array([[10, 20, 200, 210]], dtype=np.uint8)
     >>> result = threshold(img, algorithm="otsu")
     >>> result.info["threshold"], result.mask
     (20, array([[False, False,  True,  True]]))
-    >>> threshold(img, algorithm="fixed", value=15, polarity="dark").labels
-    array([[1, 0, 0, 0]], dtype=uint8)
     >>> threshold(img, algorithm="fixed", value=15, polarity="auto").params
     {'polarity': 'dark'}
-
-    A local threshold keeps what stands out from its neighbourhood by more
-    than ``offset`` gray levels; the flat background stays out:
-
     >>> spot = np.array([[20, 20, 20, 80, 20, 20, 20]], dtype=np.uint8)
-    >>> result = threshold(spot, algorithm="local_mean", block_size=3, polarity="auto")
-    >>> result.labels
-    array([[0, 0, 0, 1, 0, 0, 0]], dtype=uint8)
-    >>> result.params
-    {'offset': 5.0, 'polarity': 'bright'}
-    >>> threshold(255 - spot, algorithm="local_mean", block_size=3, polarity="auto").labels
+    >>> threshold(spot, algorithm="local_mean", block_size=3, polarity="auto").labels
     array([[0, 0, 0, 1, 0, 0, 0]], dtype=uint8)
     """
     check_choice("algorithm", algorithm, ALGORITHMS)
@@ -284,7 +125,7 @@ def threshold(
                 raise InvalidParameterError(f"value must be a number from 0 to 255, got {value!r}")
             level = value
         else:
-            level = _global_threshold(hist, algorithm)
+            level = _global_threshold(hist, algorithm, gray)
             if return_steps and algorithm == "otsu":
                 info["otsu_curve"] = {
                     "thresholds": _LEVELS.copy(),
@@ -310,33 +151,12 @@ def threshold(
 
 
 def try_all(image: np.ndarray, *, polarity: str = "bright") -> dict[str, SegmentationResult]:
-    """Run every global automatic algorithm, like scikit-image's ``try_all_threshold``.
+    """Every algorithm of :data:`GLOBAL_ALGORITHMS` through :func:`segcore.segment`, like ``try_all_threshold``.
 
-    Parameters
-    ----------
-    image : ndarray
-        Gray or RGB image (anything :func:`segcore.segment` accepts).
-    polarity : {"bright", "dark", "auto"}
-        Passed to every algorithm.
+    An algorithm that finds no threshold on this image (``"minimum"`` without two peaks) is left out.
 
-    Returns
-    -------
-    dict of str to SegmentationResult
-        One result per name of :data:`GLOBAL_ALGORITHMS`, in that order,
-        each from :func:`segcore.segment` (so ``params`` and ``seconds`` are
-        filled). An algorithm that cannot choose a threshold on this image
-        (``"minimum"`` on a histogram without two peaks) is left out.
-
-    Raises
-    ------
-    InvalidParameterError
-        For an unknown polarity.
-
-    Examples
-    --------
-    >>> import numpy as np
     >>> img = np.array([[10, 20, 30, 200, 210, 220]], dtype=np.uint8)
-    >>> {name: r.info["threshold"] for name, r in try_all(img).items()}["otsu"]
+    >>> try_all(img)["otsu"].info["threshold"]
     30
     """
     from ..registry import segment
@@ -377,22 +197,27 @@ def _resolve_polarity(polarity: str, n_bright: int, n_pixels: int) -> str:
     return "dark" if 2 * n_bright > n_pixels else "bright"
 
 
-def _global_threshold(hist: np.ndarray, algorithm: str) -> int | float:
+def _global_threshold(hist: np.ndarray, algorithm: str, gray: np.ndarray | None = None) -> int | float:
     """The threshold ``t`` (bright foreground is ``gray > t``) of a global algorithm."""
     present = np.flatnonzero(hist)
     if present.size == 1:
         # One gray level: nothing to separate. scikit-image returns that level.
         return int(present[0])
     if algorithm == "otsu":
+        # Own code: the teaching view shows the whole criterion curve, and one
+        # pass over 256 bins is the cost (scikit-image gives the same threshold).
         return int(np.argmax(_between_class_variance(hist)))
-    if algorithm == "triangle":
-        return _triangle(hist)
-    if algorithm == "li":
-        return _li(hist)
     if algorithm == "mean":
         return float(hist @ _LEVELS / hist.sum())
     from skimage import filters
 
+    # Triangle and Li take the image (scikit-image has no hist= for them):
+    # 57 ms and 100 ms at 4 Mpx here, where a histogram version took 0.2 ms;
+    # small beside a page run, so the library's code is used.
+    if algorithm == "triangle":
+        return int(filters.threshold_triangle(gray))
+    if algorithm == "li":
+        return float(filters.threshold_li(gray))
     skimage_hist = (hist, _LEVELS)
     if algorithm == "yen":
         return int(filters.threshold_yen(hist=skimage_hist))
@@ -429,50 +254,6 @@ def _between_class_variance(hist: np.ndarray) -> np.ndarray:
     return variance
 
 
-def _triangle(hist: np.ndarray) -> int:
-    """Zack's triangle threshold on the histogram, as scikit-image computes it."""
-    present = np.flatnonzero(hist)
-    low, high = int(present[0]), int(present[-1])
-    counts = hist[low : high + 1]
-    peak = int(np.argmax(counts))
-    last = counts.size - 1
-    # The line runs from the peak to the end of the longer tail.
-    flipped = peak < last - peak
-    if flipped:
-        counts = counts[::-1]
-        peak = last - peak
-    height = float(counts[peak])
-    norm = math.hypot(height, peak)
-    # Distance (up to a constant) from each bin top to the peak-to-tail line.
-    steps = np.arange(peak)
-    distance = (height / norm) * steps - (peak / norm) * counts[:peak]
-    level = int(np.argmax(distance))
-    if flipped:
-        level = last - level
-    return low + level
-
-
-def _li(hist: np.ndarray) -> float:
-    """Li's minimum cross-entropy threshold, iterated as scikit-image does for integers."""
-    present = np.flatnonzero(hist)
-    low, high = int(present[0]), int(present[-1])
-    counts = hist[low : high + 1].astype(np.float64)
-    # Levels shifted to start at 0, because the iteration takes log(mean).
-    levels = np.arange(counts.size, dtype=np.float64)
-    tolerance = 0.5
-    t_next = float(counts @ levels / counts.sum())
-    t_current = -2 * tolerance
-    while abs(t_next - t_current) > tolerance:
-        t_current = t_next
-        above = levels > t_current
-        mean_above = counts[above] @ levels[above] / counts[above].sum()
-        mean_below = counts[~above] @ levels[~above] / counts[~above].sum()
-        if mean_below == 0:
-            break
-        t_next = float((mean_below - mean_above) / (np.log(mean_below) - np.log(mean_above)))
-    return t_next + low
-
-
 def _multiotsu(
     gray: np.ndarray, hist: np.ndarray, classes: int, polarity: str, info: dict[str, Any]
 ) -> SegmentationResult:
@@ -505,17 +286,13 @@ def _multiotsu(
 
 
 def _multiotsu_levels(hist: np.ndarray, classes: int) -> list[int]:
-    """The ``classes - 1`` thresholds scikit-image's ``threshold_multiotsu(hist=...)`` returns.
+    """The ``classes - 1`` thresholds of scikit-image's ``threshold_multiotsu(hist=...)``.
 
-    scikit-image scores every ordered tuple of thresholds ``t_0 < ... < t_m-1``
-    (indices into the histogram trimmed of empty end bins) by the float32 sum
-    of one term per class and keeps the first tuple, in lexicographic order,
-    whose score is strictly larger than all before it. Here the same float32
-    terms are summed in float64 by dynamic programming, which bounds the best
-    score reachable from any partial tuple; a depth-first search in
-    scikit-image's order then visits only tuples whose bound comes within
-    float32 rounding of the best score found, and scores those exactly as
-    scikit-image does. The cost is O(classes * L**2) for L levels in range.
+    Own code because scikit-image tries every tuple of thresholds: 0.12-0.7 s for 4 classes and
+    22-28 s for 5 here (256x256 to 12 Mpx), where this takes 1-3 ms. A dynamic programme over the
+    float32 class terms bounds the best score from any partial tuple; a depth-first search in
+    scikit-image's order then scores only the tuples within rounding of the best, exactly as
+    scikit-image does (float32 sums, first strict maximum wins).
     """
     present = np.flatnonzero(hist)
     if present.size == classes:
@@ -594,14 +371,7 @@ def _multiotsu_levels(hist: np.ndarray, classes: int) -> list[int]:
 
 
 def _multiotsu_class_terms(counts: np.ndarray) -> np.ndarray:
-    """float32 (L, L) table: entry (i, j) is the score of the class of bins i..j.
-
-    The score is ``S**2 / P`` for the class's count ``P`` and first moment
-    ``S``, from float32 running sums exactly as scikit-image builds them: its
-    first moment starts at ``counts[0]`` rather than 0, and the class made of
-    bin 0 alone scores 0. A class whose count rounds to 0 scores 0. Entries
-    below the diagonal are 0 and never used.
-    """
+    """float32 (L, L) table: entry (i, j) is ``S**2 / P`` of the class of bins i..j, built as scikit-image does."""
     n_bins = counts.size
     zeroth = np.cumsum(counts, dtype=np.float32)
     weighted = np.arange(n_bins, dtype=np.float32) * counts

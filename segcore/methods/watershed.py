@@ -1,4 +1,12 @@
-"""Watershed: split touching objects of a foreground mask at the ridges of its distance map."""
+"""Watershed: split touching objects of a foreground mask at the ridges of its distance map.
+
+The Euclidean distance of each foreground pixel to the background (``cv2.distanceTransform``,
+exact, much faster than SciPy's) peaks at object centres; each local maximum
+(``skimage.feature.peak_local_max``) seeds a region, and ``skimage.segmentation.watershed``
+grows them downhill until they meet at the necks. Pixels outside the image are not
+background. Every connected component becomes at least one instance (a sliver without a peak
+is seeded at its distance maximum); a mask without background is one instance.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +16,12 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..checks import as_mask, check_int, check_number
+from ..checks import as_mask, check_choice, check_int, check_number
 from ..errors import InvalidParameterError
 from ..instances import to_instances
 from ..result import SegmentationResult, labels_dtype
+from .threshold import POLARITIES
 
-POLARITIES = ("auto", "bright", "dark")
 
 
 def watershed(
@@ -22,69 +30,18 @@ def watershed(
     mask: np.ndarray | None = None,
     min_distance: int = 5,
     footprint: np.ndarray | None = None,
-    threshold_polarity: str = "auto",
+    polarity: str = "auto",
     compactness: float = 0.0,
 ) -> SegmentationResult:
     """Split the foreground into one instance per object, even where objects touch.
 
-    The Euclidean distance of every foreground pixel to the background is
-    highest at object centres; each local maximum seeds a region, and the
-    regions grow downhill on that map (a watershed of the negated distance)
-    until they meet at the necks between objects.
+    ``mask``: the foreground to split; None thresholds the image with Otsu and ``polarity``
+    (``params["polarity"]`` is then resolved and ``info["threshold"]`` set). ``min_distance``:
+    closest two seeds may be (larger splits less); ``footprint``: the neighbourhood a seed must
+    dominate (default a square of side ``2 * min_distance + 1``); ``compactness``: 0 is the classic
+    watershed, larger gives rounder regions. ``info`` has ``count``, ``markers`` (seed i lies in
+    instance i + 1) and ``distance`` (float32 map).
 
-    Parameters
-    ----------
-    image : ndarray of uint8, shape (H, W) or (H, W, 3)
-        Gray or RGB image, as checked by :func:`segcore.segment`. Only used to
-        find the foreground when ``mask`` is None.
-    mask : ndarray of bool or int, shape (H, W), or None, optional
-        Foreground to split (non-zero = foreground). None thresholds the
-        image with Otsu's method (``segment(image, "threshold",
-        algorithm="otsu", polarity=threshold_polarity)``).
-    min_distance : int, optional
-        Smallest distance in pixels (>= 1) between two seeds: larger values
-        split less. Objects whose centres are closer stay merged.
-    footprint : ndarray of bool, shape (h, w), or None, optional
-        Neighbourhood in which a seed must be the maximum, passed to
-        ``skimage.feature.peak_local_max``; None uses a square of side
-        ``2 * min_distance + 1``.
-    threshold_polarity : {"auto", "bright", "dark"}, optional
-        Which side of Otsu's threshold is foreground when ``mask`` is None:
-        ``"auto"`` takes the minority side (objects are the minority).
-    compactness : float, optional
-        Compactness (>= 0) of ``skimage.segmentation.watershed``: 0 is the
-        classic watershed; larger values give rounder, more even regions.
-
-    Returns
-    -------
-    SegmentationResult
-        ``labels``: instances 1..N, numbered in raster order of their seeds,
-        0 for background. ``mask``: ``labels > 0``. ``params``:
-        ``threshold_polarity`` resolved to ``"bright"`` or ``"dark"`` when the
-        image was thresholded. ``info``: ``"count"`` (N), ``"markers"`` (list
-        of N ``(row, col)`` seeds; seed i is in instance i + 1),
-        ``"distance"`` (float32 (H, W) distance map) and, when the image was
-        thresholded, ``"threshold"`` (Otsu's threshold on the gray image).
-
-    Raises
-    ------
-    InvalidParameterError
-        For a mask of another shape or type, or a value outside the ranges
-        above.
-
-    Notes
-    -----
-    The distance map is ``cv2.distanceTransform`` with the exact Euclidean
-    metric (``DIST_MASK_PRECISE``), much faster than SciPy's. Pixels outside
-    the image do not count as background, so an object cut by the border has
-    its ridge on the border. Seeds are found per connected component, and a
-    component without a local maximum far enough from the others (a thin
-    sliver) gets one at its distance maximum, so every component becomes at
-    least one instance. A mask without any background pixel is one instance
-    (its distance map, measured to the image edge, is only informative).
-
-    Examples
-    --------
     >>> rows, cols = np.mgrid[0:40, 0:70]
     >>> two_discs = ((rows - 20) ** 2 + (cols - 22) ** 2 < 15 ** 2) | (
     ...     (rows - 20) ** 2 + (cols - 47) ** 2 < 15 ** 2)
@@ -94,11 +51,7 @@ def watershed(
     """
     min_distance = check_int("min_distance", min_distance, minimum=1)
     compactness = check_number("compactness", compactness, low=0)
-    if threshold_polarity not in POLARITIES:
-        raise InvalidParameterError(
-            f"threshold_polarity must be one of {', '.join(map(repr, POLARITIES))}, "
-            f"got {threshold_polarity!r}"
-        )
+    check_choice("polarity", polarity, POLARITIES)
     if footprint is not None:
         footprint = np.asarray(footprint)
         if footprint.ndim != 2 or footprint.size == 0 or not footprint.any():
@@ -113,9 +66,9 @@ def watershed(
     if mask is None:
         from ..registry import segment
 
-        thresholded = segment(image, "threshold", algorithm="otsu", polarity=threshold_polarity)
+        thresholded = segment(image, "threshold", algorithm="otsu", polarity=polarity)
         foreground = thresholded.mask
-        params["threshold_polarity"] = thresholded.params["polarity"]
+        params["polarity"] = thresholded.params["polarity"]
         info["threshold"] = thresholded.info.get("threshold")
     else:
         foreground = as_mask(mask, shape=image.shape[:2])
@@ -128,18 +81,8 @@ def watershed(
 
 
 def split_touching(mask: np.ndarray, *, min_distance: int = 5) -> tuple[np.ndarray, int]:
-    """Instances of a binary mask, touching objects split as :func:`watershed` does.
+    """``(labels, count)`` of a binary mask, touching objects split as :func:`watershed` does.
 
-    For callers that already have a mask (the U-Net's nuclei count).
-
-    Returns
-    -------
-    labels : ndarray of int, shape (H, W)
-        0 = background, 1..count = objects.
-    count : int
-
-    Examples
-    --------
     >>> mask = np.zeros((9, 20), dtype=bool)
     >>> mask[2:7, 2:7] = mask[2:7, 12:17] = True
     >>> split_touching(mask, min_distance=2)[1]

@@ -135,5 +135,5 @@ def test_watershed_polarity_and_compactness(start_lab, polarity):
     lab.at.radio(key="ws_polarity").set_value(polarity).run()
     lab.at.slider(key="ws_compactness").set_value(0.5).run()
     lab.assert_ok()
-    expected = segcore.segment(IMAGE, "watershed", threshold_polarity=polarity, compactness=0.5)
+    expected = segcore.segment(IMAGE, "watershed", polarity=polarity, compactness=0.5)
     assert lab.markdown_with("objects** after splitting") == [objects_line(expected)]

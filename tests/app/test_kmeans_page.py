@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import segcore
 from segcore.samples import load_sample
-from ui import teaching_rg_km as teach
+from ui import teaching_km as teach
 from tests.app import opening
 
 PAGE = "app_pages/kmeans.py"
@@ -131,7 +131,7 @@ def test_a_two_megapixel_image_is_fitted_on_a_sample():
 @pytest.mark.parametrize("use_gmm", [False, True])
 def test_ranked_labels_put_the_darkest_cluster_first(use_gmm):
     image = np.array([[[250, 250, 250], [0, 0, 0], [120, 120, 120], [0, 0, 10]]], np.uint8)
-    method, size = ("gmm", "n_components") if use_gmm else ("kmeans", "n_clusters")
+    method, size = ("gmm", "n_clusters") if use_gmm else ("kmeans", "n_clusters")
     result = segcore.segment(image, method, **{size: 3})
     assert teach.ranked_labels(result).tolist() == [[2, 0, 1, 0]]
     painted = teach.segmented_picture(result)

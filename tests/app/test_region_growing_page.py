@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import segcore
 from segcore.samples import load_sample
-from ui import teaching_rg_km as teach
+from ui import teaching_rg as teach
 from tests.app import opening
 
 PAGE = "app_pages/region_growing.py"

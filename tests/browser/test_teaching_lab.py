@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from segcore.robustness import DEFAULT_SWEEP_PRESETS
-from tests.browser.pages import IDLE, assert_no_exception, wait_idle
+from devtools.pages import IDLE, assert_no_exception, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

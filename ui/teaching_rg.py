@@ -1,8 +1,7 @@
-"""Helpers of the Region growing and K-means pages: seeds, step-by-step figures, tables and sentences.
+"""Helpers of the Region growing page: seeds, the step-by-step figure, tables and sentences.
 
-The pages stay thin: they lay out widgets and call these. Figures are built
-by :mod:`segcore.charts`; this module runs the (cached) segcore calls they
-need and keeps the per-session seed list.
+The page stays thin: it lays out widgets and calls these, which run the (cached) segcore calls
+the figures need and keep the per-session seed list.
 """
 
 from __future__ import annotations
@@ -14,27 +13,19 @@ import numpy as np
 import streamlit as st
 
 import segcore
-from segcore import charts, viz
+from segcore import viz
 from segcore.result import SegmentationResult
-from segcore.samples import SEED_GRID
+from segcore.samples import SEED_GRID  # noqa: F401 (the page shows it)
 
-from . import runner
+from . import animations, runner
 from .display import for_screen
 from .state import Current
 
-#: The "Watch it work" views run on a copy no larger than this on its longest
-#: side: every step keeps a label image, and the figures show a few hundred
-#: pixels anyway.
-WATCH_SIDE = 512
-#: Pixels drawn in the k-means feature-space view.
-SAMPLE_POINTS = 2000
-#: Pixels the elbow chart's fits use (one sample shared by every K).
-ELBOW_SAMPLE = 20_000
 #: Smaller images are enlarged to at least this side for the clickable seed picture.
 PICK_SIDE = 600
 #: Up to this many seeds are drawn numbered; more get small plain crosses.
 NUMBERED_SEEDS = 30
-#: The seed document's 4x4 region-growing example, and its seed (on the 13).
+#: The cheatsheet's 4x4 region-growing example, and its seed (on the 13).
 SEED_GRID_SEED = (1, 1)
 SEED_GRID_KEY = "seed-document-4x4"
 
@@ -43,14 +34,9 @@ CRITERIA = {
     "seed": "the seed pixel: stays within the tolerance of the seed's value",
     "mean": "the region's current mean: follows the region as it grows",
 }
-FEATURE_SPACES = {"rgb": "RGB", "lab": "CIE Lab (perceptual)", "hsv": "HSV (hue on a colour wheel)",
-                  "gray": "Gray level"}
-FEATURE_AXES = {"rgb": ("R", "G", "B"), "lab": ("L*", "a*", "b*"), "hsv": ("S·cos H", "S·sin H", "V"),
-                "gray": ("gray level",)}
 SEED_MODES = {"auto": "Automatic (one per Otsu object)", "manual": "My seeds (click or type)"}
 
 
-# --- seeds -------------------------------------------------------------------
 
 def current_seeds(cur: Current) -> list[tuple[int, int]]:
     """The seeds placed on this image; a new image starts with none."""
@@ -145,35 +131,6 @@ def merged_note(merged: list[tuple[int, int]], *, listed: int = 8) -> str:
             "Regions of earlier seeds are walls for later ones.")
 
 
-def plural(count: int, noun: str) -> str:
-    """'1 pixel', '2,048 pixels'."""
-    return f"{count:,} {noun}" + ("" if count == 1 else "s")
-
-
-def keep_in_range(key: str, low: int, high: int) -> None:
-    """Pull a stored widget value back into [low, high] before the widget is drawn (the image may have shrunk)."""
-    if key in st.session_state:
-        value = st.session_state[key]
-        if not low <= value <= high:
-            st.session_state[key] = min(max(value, low), high)
-
-
-def keep_choice(key: str, options: list) -> None:
-    """Forget a stored widget value that is no longer among the options."""
-    if key in st.session_state and st.session_state[key] not in options:
-        del st.session_state[key]
-
-
-# --- region growing, step by step ------------------------------------------
-
-def watch_copy(cur: Current) -> tuple[np.ndarray, str, float]:
-    """(image, cache key, scale) of the copy the step-by-step views run on."""
-    small = viz.downscale_for_display(cur.image, WATCH_SIDE)
-    if small.shape == cur.image.shape:
-        return cur.image, cur.key, 1.0
-    return small, f"{cur.key}:watch{WATCH_SIDE}", small.shape[0] / cur.image.shape[0]
-
-
 def scale_seeds(seeds: list[tuple[int, int]], scale: float, shape: tuple[int, int]) -> list[tuple[int, int]]:
     """Seeds moved onto a scaled copy of the image, without duplicates."""
     moved = [(min(int(row * scale), shape[0] - 1), min(int(col * scale), shape[1] - 1)) for row, col in seeds]
@@ -181,7 +138,7 @@ def scale_seeds(seeds: list[tuple[int, int]], scale: float, shape: tuple[int, in
 
 
 class Growth(NamedTuple):
-    figure: Any  # plotly Figure of charts.growth_animation; None when nothing grew
+    figure: Any  # plotly Figure of animations.growth_animation; None when nothing grew
     summaries: dict[str, tuple[int, int, int]]  # frame name -> (wave, pixels so far, pixels new in this frame)
     seeds: list[tuple[int, int]]
 
@@ -194,7 +151,7 @@ def _growth(image_key: str, params_key: str, _image: np.ndarray, _params: dict[s
     steps, waves = result.info["steps"], result.info["step_waves"]
     if not steps:
         return Growth(None, {}, [])
-    fig = charts.growth_animation(_image, steps, waves=waves, seeds=result.info["seeds"])
+    fig = animations.growth_animation(_image, steps, waves=waves, seeds=result.info["seeds"])
     sizes = [int(np.count_nonzero(step)) for step in steps]
     summaries = {}
     for position, frame in enumerate(fig.frames):
@@ -283,113 +240,3 @@ def boundary_explanation(values: np.ndarray, labels: np.ndarray, seed: tuple[int
                      f"{abs(int(values[r, c]) - seed_value)} from the seed: the neighbour criterion only "
                      "compares adjacent pixels, so a region can creep step by step (try the 'seed' criterion).")
     return text
-
-
-# --- k-means -------------------------------------------------------------------
-
-def brightness_ranks(result: SegmentationResult) -> np.ndarray:
-    """Each cluster's rank by mean gray value (0 = darkest), to draw clusters in a stable order."""
-    order = np.asarray(result.info["order_by_brightness"])
-    ranks = np.empty(len(order), dtype=np.intp)
-    ranks[order] = np.arange(len(order))
-    return ranks
-
-
-def ranked_labels(result: SegmentationResult) -> np.ndarray:
-    """The label image renumbered darkest cluster = 0 ... brightest = K - 1."""
-    ranks = brightness_ranks(result).astype(np.uint8 if len(result.info["counts"]) <= 256 else np.uint16)
-    return ranks[result.labels]
-
-
-def segmented_picture(result: SegmentationResult) -> np.ndarray:
-    """Every pixel painted with its cluster's colour (k-means gives it; for a mixture, the mean colours)."""
-    picture = result.info.get("segmented_image")
-    if picture is None:
-        picture = np.asarray(result.info["center_colors"])[result.labels]
-    return for_screen(picture)
-
-
-def cluster_chips(result: SegmentationResult) -> str:
-    """HTML legend: one chip per cluster, darkest first, in the colours of the label view."""
-    counts = np.asarray(result.info["counts"])
-    order = np.asarray(result.info["order_by_brightness"])
-    colours = viz.label_colors(len(order) - 1)
-    total = max(int(counts.sum()), 1)
-    chips = []
-    for rank, cluster in enumerate(order):
-        r, g, b = (int(v) for v in colours[rank])
-        text = "white" if 0.299 * r + 0.587 * g + 0.114 * b < 140 else "black"
-        chips.append(f"<span style='background:rgb({r},{g},{b});color:{text};padding:2px 8px;border-radius:4px;"
-                     f"margin-right:4px;display:inline-block;margin-bottom:4px'>cluster {cluster} · "
-                     f"{100 * counts[cluster] / total:.1f}%</span>")
-    return " ".join(chips)
-
-
-def palette_figure(result: SegmentationResult):
-    """The palette chart with the clusters darkest first."""
-    order = np.asarray(result.info["order_by_brightness"])
-    colours, counts = np.asarray(result.info["center_colors"]), np.asarray(result.info["counts"])
-    return charts.palette_chart(colours[order], counts[order], names=[f"cluster {k}" for k in order],
-                                title="Clusters: mean colour and pixel count (darkest first)")
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _elbow(image_key: str, features: str, spatial_weight: float, random_state: int,
-           _image: np.ndarray) -> dict[int, float]:
-    from segcore.methods.clustering import elbow
-
-    return elbow(_image, k_values=range(1, 13), random_state=random_state, features=features,
-                 spatial_weight=spatial_weight, sample_size=ELBOW_SAMPLE)
-
-
-def elbow_inertias(cur: Current, *, features: str, spatial_weight: float,
-                   random_state: int) -> dict[int, float] | None:
-    """k-means inertia for K = 1..12 on the current image (cached per image and settings);
-    a refusal (an image of fewer than 12 pixels) becomes an ``st.error`` and None."""
-    try:
-        return _elbow(cur.key, features, spatial_weight, random_state, cur.image)
-    except segcore.SegcoreError as error:
-        st.error(f"Elbow chart: {error}", icon=":material/error:")
-        return None
-
-
-class KmeansSteps(NamedTuple):
-    figure: Any  # plotly Figure of charts.kmeans_animation
-    summaries: dict[str, tuple[float, int | None]]  # frame name -> (inertia, pixels that changed cluster)
-    n_steps: int
-
-
-@st.cache_data(max_entries=12, show_spinner=False)
-def _kmeans_steps(image_key: str, params_key: str, _image: np.ndarray, _params: dict[str, Any]) -> KmeansSteps:
-    from segcore.methods.clustering import pixel_features
-
-    # Not through runner's cache: every step holds a label image; only the figure is kept.
-    result = segcore.segment(_image, "kmeans", **_params, return_steps=True)
-    steps = result.info["steps"]
-    n_pixels = _image.shape[0] * _image.shape[1]
-    sample = np.sort(np.random.default_rng(0).choice(n_pixels, size=min(SAMPLE_POINTS, n_pixels), replace=False))
-    # The very feature rows k-means clustered, so the pixels sit where the centres live.
-    features = pixel_features(_image, features=_params["features"], spatial_weight=_params["spatial_weight"],
-                              index=sample)
-    fig = charts.kmeans_animation(features, np.array([step["labels"].ravel()[sample] for step in steps]),
-                                  np.array([step["centers"] for step in steps]),
-                                  [step["labels"] for step in steps], [step["inertia"] for step in steps],
-                                  axis_names=FEATURE_AXES[result.info["feature_space"]],
-                                  colors=viz.label_colors(len(steps[0]["centers"]) - 1)[brightness_ranks(result)],
-                                  title=f"K-means, K = {_params['n_clusters']}")
-    summaries = {}
-    for frame in fig.frames:
-        index = int(frame.name)
-        changed = int(np.count_nonzero(steps[index]["labels"] != steps[index - 1]["labels"])) if index else None
-        summaries[frame.name] = (steps[index]["inertia"], changed)
-    return KmeansSteps(fig, summaries, len(steps))
-
-
-def kmeans_figure(image: np.ndarray, image_key: str, **params: Any) -> KmeansSteps | None:
-    """The iteration-by-iteration animation of ``kmeans(image, **params)`` (cached); a
-    bad parameter becomes an ``st.error`` and None."""
-    try:
-        return _kmeans_steps(image_key, runner.params_key(params), image, params)
-    except segcore.SegcoreError as error:
-        st.error(f"K-means: {error}", icon=":material/error:")
-        return None

@@ -1,4 +1,4 @@
-"""Helpers for driving the dashboard in Chromium, shared by the browser tests and bench/."""
+"""Helpers for driving the dashboard in Chromium (Playwright), shared by the browser tests and bench/."""
 
 from __future__ import annotations
 
