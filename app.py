@@ -13,9 +13,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import state
+from ui import state, warmup
+from ui.config import ConfigError, settings
 
 st.set_page_config(page_title="Segmentation lab", page_icon=":material/biotech:", layout="wide")
+try:
+    settings()
+except ConfigError as error:  # the operator's file is wrong: say so instead of serving with other values
+    st.error(f"This server's configuration is invalid, so the lab does not start. {error}", icon=":material/error:")
+    st.stop()
+warmup.start()  # no-op after the first run (and when ui.serve started it with the server)
 
 PAGES = Path(__file__).parent / "app_pages"
 

@@ -14,4 +14,7 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 
-exec .venv/bin/python -m streamlit run app.py "$@"
+# ui.serve checks the operator's settings (lab.toml or $SEGLAB_CONFIG), warms the
+# U-Net up in the background and runs `streamlit run app.py` with the upload
+# limit from the settings.
+exec .venv/bin/python -m ui.serve "$@"

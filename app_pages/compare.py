@@ -26,30 +26,42 @@ if not chosen:
     st.info("Pick at least one method above.")
     st.stop()
 
-results, failures = runner.run_presets(cur.image, cur.key, chosen)
+# --- side by side: each tile is drawn as soon as its result is ready -----------
+screen = display.for_screen(cur.image)
+per_row = 4 if len(chosen) > 3 else len(chosen) + 1 + (1 if cur.has_truth else 0)
+n_tiles = len(chosen) + 1 + (1 if cur.has_truth else 0)
+slots = [column.empty() for _ in range(0, n_tiles, per_row) for column in st.columns(per_row)]
+slots[0].image(screen, caption=f"Original — {cur.name}", width="stretch")
+if cur.has_truth:
+    slots[1].image(viz.overlay(screen, display.labels_for_screen(cur.truth > 0), mode=overlay_mode, thickness=2,
+                               colors=np.array([[0, 0, 0], [255, 255, 255]])), caption="Ground truth", width="stretch")
+tile = dict(zip(chosen, slots[2 if cur.has_truth else 1:]))
+pictures: dict[str, np.ndarray] = {}
+for label in chosen:
+    tile[label].caption(f"{label}: waiting…")
+
+
+def tile_progress(label: str):
+    """Shows which method is running in its own tile; the U-Net also reports its steps there."""
+    tile[label].caption(f"{label}: running…")
+    return lambda fraction, message: tile[label].progress(min(max(fraction, 0.0), 1.0), text=f"{label}: {message}")
+
+
+def draw(label: str, result) -> None:
+    labels = result.labels if result.mask is None else result.mask
+    pictures[label] = viz.overlay(screen, display.labels_for_screen(labels), mode=overlay_mode, thickness=2)
+    tile[label].image(pictures[label], caption=f"{label} · {display.run_time_text(result)}", width="stretch")
+
+
+results, failures = runner.run_presets(cur.image, cur.key, chosen, on_result=draw, progress=tile_progress)
 for label, message in failures.items():
-    st.error(f"{label}: {message}", icon=":material/error:")
+    tile[label].error(f"{label}: {message}", icon=":material/error:")
 if not results:
     st.stop()
-
-# --- side by side -------------------------------------------------------------
-screen = display.for_screen(cur.image)
 scores = {row["method"]: row for row in score_rows(cur.truth, results)} if cur.has_truth else {}
-per_row = 4 if len(results) > 3 else max(len(results), 1) + (1 if cur.has_truth else 0)
-tiles: list[tuple[np.ndarray, str]] = [(screen, f"Original — {cur.name}")]
-if cur.has_truth:
-    tiles.append((viz.overlay(screen, display.labels_for_screen(cur.truth > 0), mode=overlay_mode, thickness=2,
-                              colors=np.array([[0, 0, 0], [255, 255, 255]])), "Ground truth"))
-for label, result in results.items():
-    caption = f"{label} · {display.run_time_text(result)}"
-    if label in scores:
-        caption += f" · IoU {scores[label]['iou']:.3f}"
-    labels = result.labels if result.mask is None else result.mask
-    tiles.append((viz.overlay(screen, display.labels_for_screen(labels), mode=overlay_mode, thickness=2), caption))
-for start in range(0, len(tiles), per_row):
-    columns = st.columns(per_row)
-    for column, (picture, caption) in zip(columns, tiles[start:start + per_row]):
-        column.image(picture, caption=caption, width="stretch")
+for label in scores:  # the captions get their scores once every method is done
+    tile[label].image(pictures[label], caption=f"{label} · {display.run_time_text(results[label])} · "
+                      f"IoU {scores[label]['iou']:.3f}", width="stretch")
 
 # --- scores -------------------------------------------------------------------
 if cur.has_truth:

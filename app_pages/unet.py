@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 import segcore
@@ -74,10 +75,11 @@ with tab_result:
         names = base.info["class_names"]
         display.show_result(cur, result, key="unet", overlay_mode=overlay_mode, label_caption="Classes")
         colors = viz.label_colors(len(names))
-        st.markdown(" ".join(
-            f"<span style='background:rgb{tuple(int(v) for v in colors[i])};padding:2px 8px;border-radius:4px;"
-            f"color:{'white' if i == 0 else 'black'}'>{name}</span>" for i, name in enumerate(names)),
-            unsafe_allow_html=True)
+        # Class names come from the model's files (maybe a visitor's): shown as table text, never as HTML.
+        legend = pd.DataFrame({"class": [str(name) for name in names]})
+        st.dataframe(legend.style.apply(lambda column: [
+            f"background-color: rgb{tuple(int(v) for v in colors[i])}; color: {'white' if i == 0 else 'black'}"
+            for i in range(len(column))]), hide_index=True)
 
 with tab_inside:
     teaching.unet_feature_maps(cur, model, device)

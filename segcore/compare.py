@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from . import metrics
-from .errors import InvalidParameterError
+from .errors import InvalidParameterError, SegcoreError
 from .registry import segment
 from .result import SegmentationResult
 
@@ -61,16 +61,35 @@ def get_preset(label: str) -> Preset:
 
 
 def run_presets(image: np.ndarray, labels: Sequence[str], *,
-                progress: Callable[[float, str], None] | None = None) -> dict[str, SegmentationResult]:
-    """Run each preset on the image, in order, reporting progress between methods."""
-    results = {}
-    for i, label in enumerate(labels):
+                progress: Callable[[float, str], None] | None = None,
+                run: Callable[[Preset], SegmentationResult] | None = None,
+                on_result: Callable[[str, SegmentationResult], None] | None = None,
+                ) -> tuple[dict[str, SegmentationResult], dict[str, str]]:
+    """Run each preset on the image, in order; returns (results, failures).
+
+    A preset that refuses this image (a :class:`SegcoreError`) lands in
+    ``failures`` as its message instead of stopping the others; an unknown
+    label raises at once. ``run(preset)`` replaces ``preset.run(image)``
+    (the app passes its cached runner); ``on_result(label, result)`` is
+    called as soon as each result is ready, so a caller can show it.
+    """
+    presets = [get_preset(label) for label in labels]
+    results: dict[str, SegmentationResult] = {}
+    failures: dict[str, str] = {}
+    for i, preset in enumerate(presets):
         if progress:
-            progress(i / max(len(labels), 1), f"running {label}")
-        results[label] = get_preset(label).run(image)
+            progress(i / max(len(presets), 1), f"running {preset.label}")
+        try:
+            result = run(preset) if run is not None else preset.run(image)
+        except SegcoreError as error:
+            failures[preset.label] = str(error)
+            continue
+        results[preset.label] = result
+        if on_result:
+            on_result(preset.label, result)
     if progress:
         progress(1.0, "done")
-    return results
+    return results, failures
 
 
 def score_rows(truth: np.ndarray, results: Mapping[str, SegmentationResult], *,

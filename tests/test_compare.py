@@ -44,7 +44,9 @@ def scene():
 def results(scene):
     """Three quick presets run once for the scoring tests."""
     image, _ = scene
-    return run_presets(image, ["Otsu threshold", "K-means (K=2)", "Region growing (auto seeds)"])
+    results, failures = run_presets(image, ["Otsu threshold", "K-means (K=2)", "Region growing (auto seeds)"])
+    assert not failures
+    return results
 
 
 @pytest.mark.parametrize("label", [preset_param(label) for label in PRESETS])
@@ -88,9 +90,25 @@ def test_run_presets_reports_progress_in_order(scene):
     image, _ = scene
     calls = []
     labels = ["Otsu threshold", "K-means (K=2)"]
-    results = run_presets(image, labels, progress=lambda fraction, message: calls.append((fraction, message)))
-    assert list(results) == labels
+    shown = []
+    results, failures = run_presets(image, labels, progress=lambda fraction, message: calls.append((fraction, message)),
+                                    on_result=lambda label, result: shown.append((label, result)))
+    assert list(results) == labels and not failures
     assert calls == [(0.0, "running Otsu threshold"), (0.5, "running K-means (K=2)"), (1.0, "done")]
+    assert [(label, result) for label, result in shown] == list(results.items())
+
+
+def test_run_presets_reports_a_failing_method_and_runs_the_others(scene):
+    image, _ = scene
+
+    def run(preset):
+        if preset.method == "kmeans":
+            raise InvalidParameterError("refused for this test")
+        return preset.run(image)
+
+    results, failures = run_presets(image, ["K-means (K=2)", "Otsu threshold"], run=run)
+    assert list(results) == ["Otsu threshold"]
+    assert failures == {"K-means (K=2)": "refused for this test"}
 
 
 def test_score_rows_equal_evaluate(scene, results):

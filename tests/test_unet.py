@@ -28,6 +28,7 @@ from segcore.unet.features import feature_maps  # noqa: E402
 from segcore.unet.losses import LOSSES, make_loss  # noqa: E402
 from segcore.unet.model import (  # noqa: E402
     BUNDLED_MODELS,
+    InvalidCardError,
     LoadedModel,
     build_network,
     card_score_rows,
@@ -660,3 +661,102 @@ def test_card_score_rows_of_the_bundled_card():
     assert rows[0]["IoU"] == card["evaluation"]["unet"]["iou"]
     assert any(name.startswith("fluorescence (") for name in rows[0])
     assert card_score_rows({"training": {}}) == []
+
+
+# --- untrusted model files -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('{"threshold": "abc"}', "threshold must be a number between 0 and 1"),
+    ('{"threshold": 5}', "threshold must be a number between 0 and 1"),
+    ('{"threshold": 0}', "threshold must be a number between 0 and 1"),
+    ('{"threshold": true}', "threshold must be a number between 0 and 1"),
+    ("[1, 2]", "card.json must hold a JSON object"),
+    ('"just text"', "card.json must hold a JSON object"),
+    ("{not json", "card.json is not valid JSON"),
+    ('{"classes": "three"}', "classes must be a whole number from 1 to 1000"),
+    ('{"classes": 100000}', "classes must be a whole number from 1 to 1000"),
+    ('{"class_names": "background"}', "class_names must be a list of at most"),
+    ('{"class_names": [1, 2]}', "class_names must be a list of at most"),
+    ('{"normalization": "whatever"}', "normalization must be one of segcore, imagenet"),
+    ('{"training": [1]}', "training must be a JSON object"),
+    ('{"evaluation": {"unet": {"iou": "high"}}}', "the scores in evaluation.unet must be numbers"),
+    ('{"evaluation": {"unet": {"iou": 0.9, "per_modality_iou": {"x": 3}}}}', "per_modality_iou must map"),
+])
+def test_a_hostile_card_is_refused_with_a_message(tmp_path, binary_model, text, expected):
+    folder = tmp_path / "hostile"
+    folder.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (folder / name).write_bytes((binary_model / name).read_bytes())
+    (folder / "card.json").write_text(text)
+    with pytest.raises(InvalidCardError, match=expected):
+        read_card(folder)
+    with pytest.raises(InvalidParameterError, match=expected):  # never loaded with it
+        load_model(str(folder), device="cpu")
+
+
+@pytest.mark.parametrize("config, expected", [
+    ("[1, 2]", "config.json must hold a JSON object"),
+    ('{"classes": -1}', "config.json: classes must be a whole number"),
+    ('{"classes": 2, "id2label": ["a", "b"]}', "id2label must map class numbers"),
+    ('{"classes": 2, "class_names": {"0": "a"}}', "class_names must be a list"),
+])
+def test_a_hostile_config_is_refused_with_a_message(tmp_path, config, expected):
+    (tmp_path / "config.json").write_text(config)
+    with pytest.raises(InvalidCardError, match=expected):
+        read_card(tmp_path)
+
+
+def test_unknown_card_keys_are_ignored_and_html_names_stay_plain_text(tmp_path, binary_model):
+    folder = tmp_path / "names"
+    folder.mkdir()
+    (folder / "config.json").write_text((binary_model / "config.json").read_text())
+    names = ["background", "<script>alert(1)</script>", "<b>bold</b>"]
+    (folder / "card.json").write_text(json.dumps({"class_names": names, "future_key": {"x": [1]}, "threshold": 0.4}))
+    card = read_card(folder)
+    assert card["class_names"] == names and card["threshold"] == 0.4 and card["future_key"] == {"x": [1]}
+
+
+def test_concurrent_first_loads_of_one_model_load_it_once(tmp_path, monkeypatch):
+    import threading
+
+    from segcore.unet import model as model_module
+
+    folder = save_tiny_model(tmp_path / "once")
+    real_load = model_module._load
+    calls, started, release = [], threading.Event(), threading.Event()
+
+    def counting_load(*key):
+        calls.append(key)
+        started.set()
+        release.wait(60)  # hold the first load until the second caller waits for it
+        return real_load(*key)
+
+    monkeypatch.setattr(model_module, "_load", counting_load)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(load_model(str(folder), device="cpu"))) for _ in range(2)]
+    threads[0].start()
+    assert started.wait(60)
+    threads[1].start()
+    cache_key = (str(folder), str(folder.resolve()), "cpu")
+    while not model_module._MODELS.waiting(cache_key):
+        threads[1].join(0.01)
+        assert threads[1].is_alive()
+    release.set()
+    for thread in threads:
+        thread.join(60)
+    assert len(calls) == 1
+    assert len(got) == 2 and got[0] is got[1]
+
+
+def test_a_hub_repository_without_safetensors_is_refused_not_unpickled(monkeypatch):
+    import huggingface_hub
+    from huggingface_hub.errors import EntryNotFoundError
+
+    asked = []
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda repo_id, filename, **kw: (
+        asked.append(filename) or (_ for _ in ()).throw(EntryNotFoundError(f"{filename} not in {repo_id}"))))
+    with pytest.raises(InvalidParameterError, match="only safetensors weights are loaded, never pickles"):
+        load_model("segcore-tests/pickles-only", device="cpu")
+    assert asked and "pytorch_model.bin" not in asked

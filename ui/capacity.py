@@ -17,8 +17,22 @@ _lock = threading.Lock()
 _running = {kind: 0 for kind in KINDS}
 
 
+SETTING = {"training": "max_trainings", "evaluation": "max_evaluations"}
+NOUN = {"training": "trainings", "evaluation": "dataset evaluations"}
+
+
 def limit(kind: str) -> int:
-    return {"training": settings().max_trainings, "evaluation": settings().max_evaluations}[kind]
+    return getattr(settings(), SETTING[kind])
+
+
+def wait_message(kind: str) -> str:
+    """What to tell a visitor whose job did not get a slot."""
+    cap = limit(kind)
+    if cap == 0:
+        return (f"{NOUN[kind].capitalize()} are switched off on this server (the operator's setting "
+                f"`{SETTING[kind]} = 0`).")
+    return (f"The server is busy: {running(kind)} of {cap} {NOUN[kind]} allowed at once are running. "
+            "Please try again when one has finished; nothing of yours was lost.")
 
 
 def try_acquire(kind: str) -> bool:

@@ -1,17 +1,40 @@
-"""Picking the U-Net model in the browser: bundled, local folder, uploaded files or a Hub id."""
+"""Picking the U-Net model in the browser: bundled, a server folder, uploaded files or a Hub id.
+
+What a visitor can reach is what the operator allowed (:mod:`ui.config`):
+server folders only from ``model_folders`` (offered as a list, never typed),
+the Hub only with ``allow_hub_downloads``. Uploaded files go to a folder of
+the visitor's session, deleted when the session ends or, at the latest,
+``upload_ttl_minutes`` after its last use. Cards are read through
+:func:`segcore.unet.model.read_card` (schema-checked) and cached by path and
+modification time, not re-read on every rerun.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import tempfile
+import threading
+import time
+import weakref
+from functools import lru_cache
 from pathlib import Path
 
 import streamlit as st
 
-from segcore.unet.model import BUNDLED_MODELS, DEFAULT_MODEL, card_score_rows, read_card
+from segcore.unet.model import BUNDLED_MODELS, DEFAULT_MODEL, InvalidCardError, card_score_rows, read_card
+from ui.config import NOT_OFFERED, PathRefused, allowed_path, settings
 
-SOURCES = ["Bundled nuclei model", "Local folder", "Upload files", "Hugging Face Hub"]
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "segcore_uploaded_models"
+BUNDLED, FOLDER, UPLOAD, HUB = "Bundled nuclei model", "Server folder", "Upload files", "Hugging Face Hub"
+UPLOAD_ROOT = Path(tempfile.gettempdir()) / f"seglab-uploads-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+HUB_OFF = ("Models from the Hugging Face Hub are switched off on this server: the operator can allow them "
+           "with `allow_hub_downloads = true` in the server's configuration. The bundled model works offline.")
+
+
+def sources() -> list[str]:
+    """The model sources offered: a server folder only when the operator configured some."""
+    return [BUNDLED] + ([FOLDER] if settings().model_folders else []) + [UPLOAD, HUB]
 
 
 @st.cache_resource(show_spinner=False)
@@ -21,25 +44,85 @@ def devices() -> list[str]:
     return available_devices()
 
 
-def model_picker() -> str | None:
-    """Widgets for the model source; returns what to pass as ``model=`` (None while incomplete)."""
-    source = st.radio("Model", SOURCES, key="unet_source", horizontal=False)
-    if source == SOURCES[0]:
-        return DEFAULT_MODEL
-    if source == SOURCES[1]:
-        path = st.text_input("Folder (smp save_pretrained layout) or .safetensors file", key="unet_local_path",
-                             placeholder="/path/to/model_folder")
-        if not path:
-            st.info("Type the path of a folder holding config.json and model.safetensors.")
-            return None
-        return path.strip()
-    if source == SOURCES[2]:
-        files = st.file_uploader("config.json and model.safetensors (card.json optional)", type=["json", "safetensors"],
-                                 accept_multiple_files=True, key="unet_upload")
-        return _save_uploaded(files)
-    repo = st.text_input("Hub id", key="unet_hub_id", placeholder="smp-hub/segformer-b0-512x512-ade-160k",
-                         help="Needs a network connection; the bundled model works offline.")
-    return repo.strip() or None
+# --- server folders ---------------------------------------------------------
+
+def _is_model(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
+
+
+@lru_cache(maxsize=8)
+def _scan(roots: tuple[Path, ...], stamps: tuple[float, ...]) -> dict[str, str]:
+    choices: dict[str, str] = {}
+    for root in roots:
+        candidates = [root] + sorted(p for p in root.iterdir() if p.is_dir())
+        for folder in candidates:
+            try:
+                path = allowed_path(folder, roots)  # a symlinked subfolder may leave the root
+            except PathRefused:
+                continue
+            if _is_model(path):
+                label = root.name if folder == root else f"{root.name}/{folder.name}"
+                choices[label] = str(path)
+    return choices
+
+
+def folder_choices() -> dict[str, str]:
+    """Models in the configured folders (each folder and its direct subfolders): label -> resolved path."""
+    roots = settings().model_folders
+    return _scan(roots, tuple(root.stat().st_mtime for root in roots))
+
+
+# --- uploads: one folder per session ------------------------------------------
+
+class SessionFolder:
+    """A temporary folder that lives as long as the session holding this object in its state.
+
+    Streamlit has no reliable "session ended" hook, so the folder goes in two
+    ways: a finalizer when the session's state is garbage-collected, and
+    :func:`sweep_uploads`, which deletes any upload folder unused for longer
+    than the time limit.
+    """
+
+    def __init__(self, root: Path = UPLOAD_ROOT) -> None:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(prefix="session-", dir=root))
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
+
+    def touch(self) -> Path:
+        """Recreate the folder if a sweep removed it, and mark it as used now."""
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.utime(self.path)
+        return self.path
+
+    def remove(self) -> None:
+        self._finalizer()
+
+
+_sweep_lock = threading.Lock()
+
+
+def sweep_uploads(max_age_seconds: float | None = None, root: Path = UPLOAD_ROOT) -> list[Path]:
+    """Delete the upload folders not used for ``max_age_seconds`` (default: the configured limit)."""
+    limit = settings().upload_ttl_minutes * 60 if max_age_seconds is None else max_age_seconds
+    removed = []
+    with _sweep_lock:
+        if not root.is_dir():
+            return removed
+        now = time.time()
+        for folder in root.iterdir():
+            try:
+                if folder.is_dir() and now - folder.stat().st_mtime > limit:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed.append(folder)
+            except OSError:
+                continue
+    return removed
+
+
+def _session_folder() -> SessionFolder:
+    if "_unet_upload_folder" not in st.session_state:
+        st.session_state["_unet_upload_folder"] = SessionFolder()
+    return st.session_state["_unet_upload_folder"]
 
 
 def _save_uploaded(files) -> str | None:
@@ -49,37 +132,99 @@ def _save_uploaded(files) -> str | None:
         if files:
             st.warning("Both config.json and a .safetensors weights file are needed.")
         return None
+    sweep_uploads()
     digest = hashlib.sha256()
     for name in sorted(by_name):
         digest.update(name.encode())
         digest.update(by_name[name].getvalue())
-    folder = UPLOAD_DIR / digest.hexdigest()[:16]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_bytes(by_name["config.json"].getvalue())
-    (folder / "model.safetensors").write_bytes(by_name[weights[0]].getvalue())
-    if "card.json" in by_name:
-        (folder / "card.json").write_bytes(by_name["card.json"].getvalue())
+    folder = _session_folder().touch() / digest.hexdigest()[:16]
+    if not _is_model(folder):
+        folder.mkdir(exist_ok=True)
+        (folder / "config.json").write_bytes(by_name["config.json"].getvalue())
+        if "card.json" in by_name:
+            (folder / "card.json").write_bytes(by_name["card.json"].getvalue())
+        (folder / "model.safetensors").write_bytes(by_name[weights[0]].getvalue())
     return str(folder)
 
 
-def _local_card(model: str | None) -> dict:
+# --- the picker ---------------------------------------------------------------
+
+def model_picker() -> str | None:
+    """Widgets for the model source; returns what to pass as ``model=`` (None while incomplete or refused)."""
+    source = st.radio("Model", sources(), key="unet_source", horizontal=False)
+    if source == BUNDLED:
+        return DEFAULT_MODEL
+    if source == FOLDER:
+        choices = folder_choices()
+        if not choices:
+            st.info("The server's model folders hold no model (config.json + model.safetensors) yet.")
+            return None
+        label = st.selectbox("Model folder on the server", list(choices), key="unet_folder",
+                             help="The folders the operator made available (model_folders).")
+        try:  # the list was made from allowed folders; checked again in case one changed since
+            return str(allowed_path(choices[label], settings().model_folders))
+        except PathRefused:
+            st.error(NOT_OFFERED, icon=":material/block:")
+            return None
+    if source == UPLOAD:
+        files = st.file_uploader("config.json and model.safetensors (card.json optional)", type=["json", "safetensors"],
+                                 accept_multiple_files=True, key="unet_upload")
+        return _save_uploaded(files)
+    if not settings().allow_hub_downloads:
+        st.warning(HUB_OFF, icon=":material/cloud_off:")
+        return None
+    repo = st.text_input("Hub id", key="unet_hub_id", placeholder="smp-hub/segformer-b0-512x512-ade-160k",
+                         help="Downloaded from the Hugging Face Hub; needs a network connection.")
+    return repo.strip() or None
+
+
+# --- the model card -----------------------------------------------------------
+
+def _local_folder(model: str | None) -> Path | None:
+    """The folder of a bundled, server-folder or uploaded model; None for Hub ids and anything else."""
     if model is None:
-        return {}
-    folder = BUNDLED_MODELS.get(model, Path(model))
-    if folder.is_file():
-        folder = folder.parent
+        return None
+    if model in BUNDLED_MODELS:
+        return BUNDLED_MODELS[model]
+    path = Path(model)
+    if not path.is_absolute():
+        return None
     try:
-        return read_card(folder) if folder.is_dir() else {}
-    except (OSError, ValueError):
-        return {}
+        return allowed_path(path, (UPLOAD_ROOT, *settings().model_folders))
+    except PathRefused:
+        return None
+
+
+@lru_cache(maxsize=32)
+def _card_at(folder: str, stamps: tuple[float, ...]) -> tuple[dict, str | None]:
+    try:
+        return read_card(Path(folder)), None
+    except InvalidCardError as error:
+        return {}, str(error)
+    except OSError:
+        return {}, "the model files could not be read"
+
+
+def card_of(model: str | None) -> tuple[dict, str | None]:
+    """(card, None) for a local model, ({}, message) when its card or config is refused, ({}, None) without one."""
+    folder = _local_folder(model)
+    if folder is None:
+        return {}, None
+    stamps = tuple(p.stat().st_mtime if p.is_file() else 0.0 for p in (folder / "config.json", folder / "card.json"))
+    return _card_at(str(folder), stamps)
 
 
 def default_threshold(model: str | None) -> float:
-    return float(_local_card(model).get("threshold", 0.5))
+    """The card's threshold on the slider's 0.05 grid (0.5 when there is none)."""
+    value = float(card_of(model)[0].get("threshold", 0.5))
+    return min(0.95, max(0.05, round(value * 20) / 20))
 
 
 def model_card(model: str | None) -> None:
-    card = _local_card(model)
+    card, problem = card_of(model)
+    if problem:
+        st.error(f"This model's card was refused: {problem}", icon=":material/error:")
+        return
     if not card:
         st.info("No model card for this model (Hub models and bare weights carry none).")
         return
@@ -89,10 +234,11 @@ def model_card(model: str | None) -> None:
     if rows:
         st.markdown("**Validation scores** (means over images; the modality columns are IoU)")
         st.dataframe(rows, hide_index=True)
-        details = [f"{label}: {scores[key]}" for key, label in
+        details = {label: str(scores[key]) for key, label in
                    (("data", "Data"), ("metric", "Metric"), ("command", "Measured with"),
-                    ("date", "Date"), ("machine", "Machine")) if key in scores]
-        st.caption("  \n".join(details))
+                    ("date", "Date"), ("machine", "Machine")) if key in scores}
+        if details:  # a table, not markdown: card text is shown as plain text
+            st.dataframe([{"about the scores": k, "": v} for k, v in details.items()], hide_index=True)
     if training:
         st.markdown("**Training**")
         st.table({key.replace("_", " "): str(value) for key, value in training.items()})

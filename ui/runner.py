@@ -3,79 +3,59 @@
 Moving one slider re-runs only the method whose parameters changed; every
 other result on the page (and on the Compare page) comes from the cache.
 
-Results live in a process-wide LRU store rather than ``st.cache_data``:
-long runs report progress to a bar drawn outside them, and ``st.cache_data``
-would record that element call and fail to replay it on the next hit. The
-stored results are shared between sessions, so callers never modify them.
+Results live in one process-wide store shared by every session
+(:class:`segcore.cache.LruCache`): bounded by the bytes of the arrays the
+results hold (``result_cache_mb`` in the operator's settings), least recently
+used first out, and single-flight, so visitors asking for the same result at
+the same time wait for one computation. Not ``st.cache_data``: long runs
+report progress to a bar drawn outside them, which ``st.cache_data`` would
+record and fail to replay on the next hit. Callers never modify a result.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
 from typing import Any, Callable, Hashable
 
 import numpy as np
 import streamlit as st
 
 import segcore
+from segcore.cache import LruCache, nbytes_of
 from segcore.result import SegmentationResult
+from ui.config import settings
 
-CACHE_ENTRIES = 64  # results (of any size: a 4 Mpx U-Net result holds ~30 MB)
-SWEEP_ENTRIES = 12
+SWEEP_SHARE = 8  # robustness sweeps get 1/8 of the result budget (they hold small arrays)
 
 Progress = Callable[[float, str], None]
 
-
-class _LruStore:
-    """A small thread-safe least-recently-used mapping."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Any:
-        with self._lock:
-            if key not in self._items:
-                return None
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def put(self, key: Hashable, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+_stores: dict[str, LruCache] = {}
+_stores_lock = threading.Lock()
 
 
-@st.cache_resource(show_spinner=False)
-def _stores() -> dict[str, _LruStore]:
-    return {"results": _LruStore(CACHE_ENTRIES), "sweeps": _LruStore(SWEEP_ENTRIES)}
+def store(name: str = "results") -> LruCache:
+    """The process-wide store ``"results"`` or ``"sweeps"``, sized from the settings on first use."""
+    with _stores_lock:
+        if not _stores:
+            budget = settings().result_cache_mb * 2**20
+            _stores["results"] = LruCache(max_bytes=budget, weigh=nbytes_of)
+            _stores["sweeps"] = LruCache(max_bytes=budget // SWEEP_SHARE, weigh=nbytes_of)
+        return _stores[name]
 
 
 def clear() -> None:
     """Forget every cached result and sweep (tests use it to start cold)."""
-    for store in _stores().values():
-        store.clear()
+    store("results").clear()
+    store("sweeps").clear()
 
 
 def params_key(params: dict[str, Any]) -> str:
     return json.dumps(params, sort_keys=True, default=str)
 
 
-def _cached(store: str, key: Hashable, compute: Callable[[], Any]) -> Any:
-    hit = _stores()[store].get(key)
-    if hit is None:
-        hit = compute()
-        _stores()[store].put(key, hit)
-    return hit
+def _cached(name: str, key: Hashable, compute: Callable[[], Any]) -> Any:
+    return store(name).get_or_compute(key, compute)
 
 
 def run(image: np.ndarray, image_key: str, method: str, *, progress: Progress | None = None,
@@ -106,24 +86,32 @@ def try_all_thresholds(image: np.ndarray, image_key: str, polarity: str) -> dict
     return _cached("results", (image_key, "try_all", polarity), lambda: try_all(image, polarity=polarity))
 
 
-def run_presets(image: np.ndarray, image_key: str, labels: list[str]) -> tuple[dict[str, SegmentationResult], dict[str, str]]:
-    """Run Compare-page presets through the cache, with a progress bar while work is done.
+def run_presets(image: np.ndarray, image_key: str, labels: list[str], *,
+                on_result: Callable[[str, SegmentationResult], None] | None = None,
+                progress: Callable[[str], Progress | None] | None = None,
+                ) -> tuple[dict[str, SegmentationResult], dict[str, str]]:
+    """:func:`segcore.compare.run_presets` through the cache; returns (results, failures).
 
-    Returns (results, failures): a method that fails on this image is reported, not fatal.
+    ``on_result(label, result)`` is called as each result is ready.
+    ``progress(label)`` may return a progress callback for that method (the
+    U-Net reports one); without it, one bar is shown while work is done.
     """
-    from segcore.compare import get_preset
+    from segcore.compare import run_presets as run_all
 
-    results: dict[str, SegmentationResult] = {}
-    failures: dict[str, str] = {}
-    bar = st.progress(0.0)  # cached runs return at once, so it only stays up while work is done
-    for i, label in enumerate(labels):
-        preset = get_preset(label)
-        bar.progress(i / len(labels), text=f"Running {label} ({i + 1} of {len(labels)})…")
-        try:
-            results[label] = run(image, image_key, preset.method, **preset.params)
-        except segcore.SegcoreError as error:
-            failures[label] = str(error)
-    bar.empty()
+    bar = None if progress is not None else st.progress(0.0)  # cache hits return at once
+
+    def run_one(preset) -> SegmentationResult:
+        report = progress(preset.label) if progress is not None else None
+        extra = {"progress": report} if report is not None and preset.method == "unet" else {}
+        return run(image, image_key, preset.method, **preset.params, **extra)
+
+    def overall(fraction: float, message: str) -> None:
+        if bar is not None:
+            bar.progress(fraction, text=message[:1].upper() + message[1:] + "…")
+
+    results, failures = run_all(image, labels, run=run_one, on_result=on_result, progress=overall)
+    if bar is not None:
+        bar.empty()
     return results, failures
 
 

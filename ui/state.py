@@ -6,7 +6,11 @@ Session keys (all pages read them through :func:`current`):
 - ``image_key``: a digest of the working image, used as the cache key;
 - ``image_name``: what the user sees (file name or sample title);
 - ``truth``: (H, W) int labels or None; ``truth_name``;
-- ``notice``: an informational line about the image (e.g. "downscaled from ...").
+- ``notice``: an informational line about the image (e.g. "downscaled from ...");
+- ``original_shape``; ``original_image`` (the full-resolution array) only when
+  it is the working copy itself, else ``original_bytes`` (the uploaded file,
+  still compressed) from which :func:`original_image` decodes it on demand:
+  a 48 Mpx upload costs a session its file size, not 144 MB of pixels.
 
 A bad upload never replaces the current image: it records an error message
 (``upload_error``) that the sidebar shows until the next successful change.
@@ -23,6 +27,7 @@ import streamlit as st
 
 import segcore
 from segcore.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
+from ui.config import settings
 
 # Interactive pages re-run methods on every widget change; beyond this many
 # pixels the app works on a downscaled copy unless the user asks otherwise.
@@ -71,11 +76,28 @@ def _resize_truth(truth: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(truth.astype(np.int32), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
 
 
-def _set_image(image: np.ndarray, name: str, truth: np.ndarray | None, truth_name: str | None) -> None:
+def original_image() -> np.ndarray:
+    """The current image at full resolution (decoded again from the upload when it is not kept)."""
     state = st.session_state
-    state["original_image"] = image
+    if state.get("original_image") is not None:
+        return state["original_image"]
+    return segcore.load_image(state["original_bytes"])
+
+
+def original_shape() -> tuple[int, ...]:
+    state = st.session_state
+    return state.get("original_shape") or state["original_image"].shape
+
+
+def _set_image(image: np.ndarray, name: str, truth: np.ndarray | None, truth_name: str | None,
+               source: bytes | None = None) -> None:
+    state = st.session_state
     state["original_truth"] = truth
     working, notice = _working_copy(image, state.get("full_resolution", False))
+    # Keep the full-resolution pixels only when they are the working copy or cannot be decoded again.
+    state["original_image"] = image if working is image or source is None else None
+    state["original_bytes"] = source
+    state["original_shape"] = image.shape
     state["image"] = working
     state["image_key"] = digest(working)
     state["image_name"] = name
@@ -108,12 +130,14 @@ def _on_source_change() -> None:
     """Switching source shows that source's image: the chosen sample, or the last upload."""
     state = st.session_state
     if state["image_source"] == "Sample gallery":
-        state["last_upload"] = (state["original_image"], state["image_name"], state["original_truth"],
-                                state["truth_name"]) if state.get("image_is_upload") else state.get("last_upload")
+        state["last_upload"] = (state.get("original_image"), state["image_name"], state["original_truth"],
+                                state["truth_name"], state.get("original_bytes")
+                                ) if state.get("image_is_upload") else state.get("last_upload")
         select_sample(state["chosen_sample"])
         state["image_is_upload"] = False
     elif state.get("last_upload") is not None:
-        _set_image(*state["last_upload"])
+        image, name, truth, truth_name, source = state["last_upload"]
+        _set_image(segcore.load_image(source) if image is None else image, name, truth, truth_name, source)
         state["image_is_upload"] = True
 
 
@@ -121,21 +145,45 @@ def _on_image_upload() -> None:
     upload = st.session_state.get("upload_image")
     if upload is None:
         return
+    refusal = _over_the_limits(upload)
+    if refusal:
+        st.session_state["upload_error"] = f"{upload.name}: {refusal}. The previous image is still in use."
+        return
     try:
         image = segcore.load_image(upload)
     except segcore.InvalidImageError as error:
         st.session_state["upload_error"] = f"{upload.name}: {error}. The previous image is still in use."
         return
-    _set_image(image, upload.name, None, None)
+    _set_image(image, upload.name, None, None, source=upload.getvalue())
     st.session_state["image_is_upload"] = True
     st.session_state["upload_error"] = None
+
+
+def _over_the_limits(upload) -> str | None:
+    """The operator's limits (ui.config), checked on the file size and the header before any decoding."""
+    limits = settings()
+    if upload.size > limits.max_upload_mb * 2**20:
+        return f"the file is {upload.size / 2**20:.0f} MB; this server accepts up to {limits.max_upload_mb} MB"
+    try:
+        from PIL import Image
+
+        with Image.open(upload) as header:
+            width, height = header.size
+    except Exception:  # unreadable headers are load_image's to explain
+        return None
+    finally:
+        upload.seek(0)
+    if width * height > limits.max_image_megapixels * 1e6:
+        return (f"the image is {width}x{height} ({width * height / 1e6:.1f} Mpx); this server accepts up to "
+                f"{limits.max_image_megapixels:g} Mpx")
+    return None
 
 
 def _on_mask_upload() -> None:
     upload = st.session_state.get("upload_mask")
     if upload is None:
         return
-    shape = st.session_state["original_image"].shape
+    shape = original_shape()
     try:
         truth = segcore.load_mask(upload, shape=shape)
     except segcore.InvalidImageError as error:
@@ -149,7 +197,8 @@ def _on_mask_upload() -> None:
 
 def _on_full_resolution() -> None:
     state = st.session_state
-    _set_image(state["original_image"], state["image_name"], state["original_truth"], state["truth_name"])
+    _set_image(original_image(), state["image_name"], state["original_truth"], state["truth_name"],
+               source=state.get("original_bytes"))
 
 
 def _clear_mask() -> None:
@@ -174,7 +223,8 @@ def sidebar() -> None:
             st.caption(SAMPLES[state["chosen_sample"]].description)
         else:
             st.file_uploader("Image file", type=UPLOAD_TYPES, key="upload_image", on_change=_on_image_upload,
-                             help="PNG, JPEG, TIFF (8/16-bit, float), BMP, WebP or GIF; up to 100 MB and 64 Mpx.")
+                             help=f"PNG, JPEG, TIFF (8/16-bit, float), BMP, WebP or GIF; up to {settings().max_upload_mb} MB "
+                                  f"and {settings().max_image_megapixels:g} Mpx.")
         st.file_uploader("Ground-truth mask (optional)", type=UPLOAD_TYPES, key="upload_mask",
                          on_change=_on_mask_upload,
                          help="Same size as the image: 0 = background; 0/1, 0/255, label or colour-coded masks.")
@@ -185,7 +235,7 @@ def sidebar() -> None:
         st.markdown(f"**{state['image_name']}** · {w}×{h} px  \nGround truth: {truth or 'none'}")
         if truth:
             st.button("Remove the mask", key="clear_mask", on_click=_clear_mask)
-        oh, ow = state["original_image"].shape[:2]
+        oh, ow = original_shape()[:2]
         if oh * ow > WORKING_PIXELS:
             st.checkbox("Full resolution", key="full_resolution", on_change=_on_full_resolution,
                         help="Work on every pixel of this large image (slower).")
@@ -202,7 +252,7 @@ PAGE_SETTINGS = (
     "rg_seed_mode", "rg_max_seeds", "rg_auto_tolerance", "rg_tolerance", "rg_criterion", "rg_connectivity",
     "rg_color", "rg_overlay", "rg_row", "rg_col", "rg_ex_tolerance", "rg_ex_criterion", "rg_ex_connectivity",
     "km_k", "km_features", "km_spatial", "km_random_state", "km_gmm", "km_overlay",
-    "unet_source", "unet_local_path", "unet_hub_id", "unet_device", "unet_split", "unet_threshold", "unet_overlay",
+    "unet_source", "unet_folder", "unet_hub_id", "unet_device", "unet_split", "unet_threshold", "unet_overlay",
     "ed_sigma", "ed_auto", "ed_thresholds", "ed_closing", "ed_min_size", "ed_fill", "ed_overlay",
     "ws_polarity", "ws_min_distance", "ws_compactness", "ws_overlay",
     "rb_size", "rb_objects", "rb_radius", "rb_eccentricity", "rb_contrast", "rb_texture", "rb_touching", "rb_dark",

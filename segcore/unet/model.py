@@ -15,13 +15,13 @@ are cached per process, keyed by source and device.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cache import LruCache
 from ..errors import InvalidParameterError
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -116,23 +116,97 @@ def build_network(architecture: dict[str, Any] | None = None):
     return smp.create_model(arch, encoder_weights=None, **config)
 
 
+MAX_CLASSES = 1000
+MAX_NAME_CHARS = 100
+NORMALIZATIONS = ("segcore", "imagenet")
+
+
+class InvalidCardError(InvalidParameterError):
+    """A ``config.json`` or ``card.json`` that does not fit the schema (the message says what)."""
+
+
+def _read_json_object(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidCardError(f"{path.name} is not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise InvalidCardError(f"{path.name} must hold a JSON object {{...}}, not a {type(value).__name__}")
+    return value
+
+
+def _check_count(name: str, value: Any, file: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CLASSES:
+        raise InvalidCardError(f"{file}: {name} must be a whole number from 1 to {MAX_CLASSES}, got {value!r:.40}")
+    return value
+
+
+def _check_names(value: Any, file: str) -> list[str]:
+    if not isinstance(value, list) or len(value) > MAX_CLASSES + 1 or not all(
+            isinstance(n, str) and len(n) <= MAX_NAME_CHARS for n in value):
+        raise InvalidCardError(f"{file}: class_names must be a list of at most {MAX_CLASSES + 1} texts "
+                               f"of at most {MAX_NAME_CHARS} characters")
+    return list(value)
+
+
+def _check_card(card: dict[str, Any]) -> dict[str, Any]:
+    """The keys of ``card.json`` that segcore reads, type- and range-checked; other keys pass unread."""
+    file = CARD_FILE
+    if "threshold" in card:
+        value = card["threshold"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value < 1.0:
+            raise InvalidCardError(f"{file}: threshold must be a number between 0 and 1 (exclusive), "
+                                   f"got {value!r:.40}")
+    if "classes" in card:
+        _check_count("classes", card["classes"], file)
+    if "class_names" in card:
+        _check_names(card["class_names"], file)
+    if "normalization" in card and card["normalization"] not in NORMALIZATIONS:
+        raise InvalidCardError(f"{file}: normalization must be one of {', '.join(NORMALIZATIONS)}, "
+                               f"got {card['normalization']!r:.40}")
+    for section in ("training", "evaluation", "architecture"):
+        if section in card and not isinstance(card[section], dict):
+            raise InvalidCardError(f"{file}: {section} must be a JSON object {{...}}")
+    for key, scores in card.get("evaluation", {}).items():
+        if isinstance(scores, dict) and "iou" in scores:
+            numbers = [scores[k] for k in ("iou", "dice", "pixel_accuracy", "dsb_score", "images") if k in scores]
+            modalities = scores.get("per_modality_iou", {})
+            if not isinstance(modalities, dict) or not all(
+                    isinstance(m, dict) and {"iou", "images"} <= m.keys() for m in modalities.values()):
+                raise InvalidCardError(f"{file}: evaluation.{key:.40}.per_modality_iou must map each modality "
+                                       "to {\"iou\": ..., \"images\": ...}")
+            numbers += [v for m in modalities.values() for v in (m["iou"], m["images"])]
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers):
+                raise InvalidCardError(f"{file}: the scores in evaluation.{key:.40} must be numbers")
+    return card
+
+
 def read_card(folder: Path) -> dict[str, Any]:
-    """segcore's model card (``card.json``) merged over smp's ``config.json``."""
+    """segcore's model card (``card.json``) merged over smp's ``config.json``, both checked.
+
+    Both files may come from a visitor: each must be a JSON object; the keys
+    segcore reads (``classes``, ``class_names``/``id2label``, ``threshold``
+    in (0, 1), ``normalization``, and the ``training``/``evaluation``
+    sections) must have the right types and ranges, else
+    :class:`InvalidCardError` says which; other keys are ignored.
+    """
     card: dict[str, Any] = {}
     config_path = folder / "config.json"
     if config_path.is_file():
-        config = json.loads(config_path.read_text())
-        card["classes"] = config.get("classes", 1)
+        config = _read_json_object(config_path)
+        card["classes"] = _check_count("classes", config.get("classes", 1), "config.json")
         card["architecture"] = config
         for key in ("class_names", "classes_names"):
             if key in config:
-                card["class_names"] = config[key]
+                card["class_names"] = _check_names(config[key], "config.json")
         if "id2label" in config:
             id2label = config["id2label"]
-            card["class_names"] = [id2label[k] for k in sorted(id2label, key=int)]
+            if not isinstance(id2label, dict) or not all(k.isdigit() for k in id2label):
+                raise InvalidCardError("config.json: id2label must map class numbers (\"0\", \"1\"...) to names")
+            card["class_names"] = _check_names([id2label[k] for k in sorted(id2label, key=int)], "config.json")
     card_path = folder / CARD_FILE
     if card_path.is_file():
-        card.update(json.loads(card_path.read_text()))
+        card.update(_check_card(_read_json_object(card_path)))
     return card
 
 
@@ -201,7 +275,7 @@ def _load_state_dict_file(path: Path):
         )
     import segmentation_models_pytorch as smp
 
-    config = json.loads(config_path.read_text())
+    config = _read_json_object(config_path)
     model_class = config.pop("_model_class", None) or config.pop("arch", None)
     if model_class is None:
         raise InvalidParameterError(f"{config_path} does not say which architecture it is (_model_class)")
@@ -215,19 +289,38 @@ def _load_state_dict_file(path: Path):
 
 
 def _load_from_hub(repo_id: str):
-    import segmentation_models_pytorch as smp
+    """Download ``config.json`` and ``model.safetensors`` of a Hub repository and load that folder.
+
+    Only those two files are fetched, so a repository that ships pickled
+    weights only (``pytorch_model.bin``) is refused instead of unpickled.
+    """
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 
     try:
-        return smp.from_pretrained(repo_id, encoder_weights=None)
-    except Exception as error:
-        offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+        hf_hub_download(repo_id, "config.json")
+        weights = hf_hub_download(repo_id, "model.safetensors")
+    except EntryNotFoundError as error:
+        if isinstance(error, LocalEntryNotFoundError):  # offline: not in the local cache
+            raise _hub_unreachable(repo_id, error) from error
         raise InvalidParameterError(
-            f"could not get the model {repo_id!r} from the Hugging Face Hub"
-            + (" (HF_HUB_OFFLINE=1 is set)" if offline else "")
-            + f": the machine may be offline, or the id may be wrong (there is no local folder "
-            f"{repo_id!r} either). Use the bundled model or a "
-            f"local folder instead. Details: {type(error).__name__}: {str(error)[:200]}"
+            f"the Hub model {repo_id!r} has no config.json and model.safetensors; only safetensors "
+            "weights are loaded, never pickles"
         ) from error
+    except Exception as error:
+        raise _hub_unreachable(repo_id, error) from error
+    return _load_from_folder(Path(weights).parent)
+
+
+def _hub_unreachable(repo_id: str, error: Exception) -> InvalidParameterError:
+    offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+    return InvalidParameterError(
+        f"could not get the model {repo_id!r} from the Hugging Face Hub"
+        + (" (HF_HUB_OFFLINE=1 is set)" if offline else "")
+        + f": the machine may be offline, or the id may be wrong (there is no local folder "
+        f"{repo_id!r} either). Use the bundled model or a "
+        f"local folder instead. Details: {type(error).__name__}: {str(error)[:200]}"
+    )
 
 
 def resolve_source(model: str | os.PathLike | None) -> tuple[str, Path | None]:
@@ -248,8 +341,12 @@ def resolve_source(model: str | os.PathLike | None) -> tuple[str, Path | None]:
     )
 
 
-@functools.lru_cache(maxsize=4)
-def _load_cached(source: str, path: str | None, device_str: str) -> LoadedModel:
+# Loaded models, shared by every caller in the process; concurrent first
+# requests for one model wait for a single load (see segcore.cache).
+_MODELS = LruCache(max_items=4)
+
+
+def _load(source: str, path: str | None, device_str: str) -> LoadedModel:
     import torch
 
     folder = None if path is None else Path(path)
@@ -264,11 +361,11 @@ def _load_cached(source: str, path: str | None, device_str: str) -> LoadedModel:
             )
         if folder.suffix.lower() != ".safetensors":
             raise InvalidParameterError(f"{folder.name} is not a model: expected a folder or a .safetensors file")
-        network = _load_state_dict_file(folder)
         card = read_card(folder.parent)
+        network = _load_state_dict_file(folder)
     else:
-        network = _load_from_folder(folder)
         card = read_card(folder)
+        network = _load_from_folder(folder)
     card.setdefault("classes", int(getattr(network.segmentation_head[0], "out_channels", 1)))
     device = torch.device(device_str)
     network = network.float().eval().to(device)
@@ -300,4 +397,5 @@ def load_model(model: str | os.PathLike | None = DEFAULT_MODEL, *, device: str =
     """
     source, path = resolve_source(model)
     device_obj = resolve_device(device)
-    return _load_cached(source, None if path is None else str(path.resolve()), str(device_obj))
+    key = (source, None if path is None else str(path.resolve()), str(device_obj))
+    return _MODELS.get_or_compute(key, lambda: _load(*key))

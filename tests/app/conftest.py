@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -33,6 +34,8 @@ from tests.files import Upload
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app.py"
 PAGES_DIR = "app_pages"  # the folder app.py's st.Page entries point into
+# No background warm-up (ui.warmup) in AppTests: each test decides what is cached.
+os.environ["SEGLAB_WARMUP"] = "0"
 # Two slow cores, a training job beside the tests, and the U-Net's first import (~7 s).
 TIMEOUT = 90
 
