@@ -30,6 +30,7 @@ navigation = st.navigation(
     {
         "Overview": [
             st.Page(PAGES / "compare.py", title="Compare methods", icon=":material/dashboard:", default=True),
+            st.Page(PAGES / "evaluate.py", title="Evaluate a dataset", icon=":material/fact_check:"),
         ],
         "Methods": [
             st.Page(PAGES / "threshold.py", title="Thresholding", icon=":material/contrast:"),

@@ -6,9 +6,10 @@ Commands
     Segment one image and write the result as a PNG (see :func:`output_image`
     for what it holds), optionally the result drawn over the image and a
     JSON record of the run.
-``evaluate --images DIR --masks DIR --method SPEC [--method SPEC ...] [--match M] [--task T] [--json FILE] [--limit N] [--quiet]``
+``evaluate --images DIR --masks DIR [--labels DIR] --method SPEC [--method SPEC ...] [--match M] [--task T] [--json FILE] [--limit N] [--quiet] [--workers N | --scheduler ADDRESS]``
     Run methods on every image that has a mask of the same name (without
-    extension) and print their mean scores; see :func:`run_evaluate`.
+    extension) and print their mean pixel and instance scores, in process or
+    on Dask; see :func:`run_evaluate`.
 ``methods``
     List the registered methods with their titles and default parameters.
 
@@ -18,7 +19,7 @@ one (numbers, ``True``/``False``/``None``, tuples and lists such as
 ``seeds=[(1,1),(5,6)]``) and kept as text otherwise (``algorithm=otsu``).
 
 Exit status: 0 on success; 2 for bad input (an unreadable image, an unknown
-method or parameter, a bad value, no pairs of files), reported as one line
+method or parameter, a bad value, no pairs of files, nothing scored), reported as one line
 ``error: ...`` on stderr without a traceback; argparse's usage errors also
 exit with 2. 1 when the reader of the output went away (``| head``), 130 on
 Ctrl-C.
@@ -42,9 +43,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from . import datasets, metrics, viz
+from . import datasets, evaluation, metrics, viz
+from .compare import Preset
 from .errors import InvalidParameterError, SegcoreError
-from .instances import to_instances
 from .loading import load_image, load_mask
 from .registry import METHODS, get_method, segment
 from .result import SegmentationResult
@@ -382,27 +383,22 @@ def _dataset(images_dir: Path, masks_dir: Path) -> datasets.Dataset:
 
 
 def _predicted_instances(result: SegmentationResult, scores: metrics.Evaluation) -> np.ndarray:
-    """Instances of a prediction: the labels of instance methods, the split
-    nuclei a method reports in ``info["instances"]`` (the U-Net), else the
-    connected components of the foreground that was scored."""
-    if METHODS[result.method].output == "instances":
-        return result.labels
-    if isinstance(result.info.get("instances"), np.ndarray):
-        return result.info["instances"]
-    if result.mask is not None:
-        foreground = result.mask
-    else:
-        foreground = metrics.apply_mapping(result.labels, scores.mapping) > 0
-    return to_instances(foreground)[0]
+    """The predicted objects of a result (:func:`segcore.evaluation.predicted_instances`)."""
+    return evaluation.predicted_instances(result, scores)[0]
 
 
-SCORE_KEYS = ("iou", "dice", "pixel_accuracy", "precision", "recall", "mean_iou")
+SCORE_KEYS = evaluation.PIXEL_KEYS
 
 
 def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--images", required=True, type=Path, metavar="DIR", help="folder of images")
     parser.add_argument(
         "--masks", required=True, type=Path, metavar="DIR", help="folder of masks, named like the images"
+    )
+    parser.add_argument(
+        "--labels", type=Path, metavar="DIR",
+        help="optional folder of instance label images (one value per object), named like the images; "
+        "without it the objects are the mask's labels or its connected components",
     )
     parser.add_argument(
         "--method",
@@ -428,6 +424,16 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write per-image scores and means as JSON")
     parser.add_argument("--limit", type=_positive_int, metavar="N", help="only the first N pairs (sorted by name)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=_positive_int, metavar="N",
+        help="run on a local Dask cluster of N worker processes (default: in this process)",
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (started with `dask scheduler` "
+        "and `dask worker ADDRESS`; the workers must reach the files by the same paths)",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -441,7 +447,7 @@ def _positive_int(text: str) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """Run ``evaluate``: every method on every paired image, scored by :func:`segcore.metrics.evaluate`.
+    """Run ``evaluate``: every method on every paired image, scored by :func:`segcore.evaluation.score_pair`.
 
     Each method is segmented with :func:`segcore.segment` and scored against
     ``load_mask(mask, shape=image.shape)``. The task is binary by default:
@@ -449,108 +455,110 @@ def run_evaluate(args: argparse.Namespace) -> int:
     instance labels cannot be told from one of class labels, so the task is
     stated (``--task``) rather than guessed.
 
-    The instance score (:func:`segcore.metrics.dsb_score`) is reported when
-    the task is binary and at least one evaluated mask holds instance labels
-    (more than one non-zero value), as DSB2018's ``labels`` folder does. The
-    predicted instances are the labels of methods whose registry ``output``
-    is ``"instances"``, then ``info["instances"]`` where a method splits its
-    mask (the U-Net), else the connected components of the scored foreground.
+    In a binary task each row also holds the instance scores (``ap50``,
+    ``ap75``, ``dsb_score``, ``f1_50``, ``pq``) and the rules that gave the
+    true and predicted objects (``true_instances``, ``pred_instances``; see
+    :mod:`segcore.evaluation`).
+
+    Pairs that cannot be scored (an unreadable file, a mask of another size)
+    are listed on stderr and in the JSON's ``skipped``, and the run goes on;
+    the exit status is 2 only when nothing could be scored.
+
+    ``--workers N`` runs the pairs on a local Dask cluster of N processes,
+    ``--scheduler ADDRESS`` on an existing one; the scores are the same as in
+    process (rows are sorted by image, then method). The progress bar counts
+    finished images.
 
     Prints a table of means per method; ``--json`` writes
-    ``{"summary": {SPEC: {"iou", "dice", "pixel_accuracy", "precision",
-    "recall", "mean_iou", "seconds", "n_images"[, "dsb_score"]}}, "images":
-    [{"image": stem, "method": SPEC, ...the same scores..., "seconds"}],
-    "match", "task", "images_dir", "masks_dir"}``, with specs spelled as given.
+    :func:`segcore.evaluation.report`: ``{"summary": {SPEC: {"iou", "dice",
+    "pixel_accuracy", "precision", "recall", "mean_iou", "ap50", "ap75",
+    "dsb_score", "f1_50", "pq", "seconds", "n_images"}}, "images": [{"image":
+    stem, "method": SPEC, ...the same scores..., "seconds", ...}], "skipped":
+    [{"name", "reason"}], "match", "task", "images_dir", "masks_dir",
+    "labels_dir"}``, with specs spelled as given.
     """
     if len(set(args.specs)) != len(args.specs):
         raise CommandLineError("a --method spec is given twice")
     runs = [(text, *parse_spec(text)) for text in args.specs]
     for _, name, _ in runs:
         get_method(name)
-    pairs, n_lone_images, n_lone_masks = pair_files(args.images, args.masks)
+    presets = [Preset(text, name, params) for text, name, params in runs]
+    labels_dir = getattr(args, "labels", None)
+    if labels_dir is not None and not Path(labels_dir).is_dir():
+        raise CommandLineError(f"--labels: {labels_dir} is not a folder")
+    _dataset(args.images, args.masks)  # checks the folders with the option names
+    found = datasets.pair_folders(args.images, args.masks, labels_dir)
+    reasons = [item.reason for item in found.skipped]
+    n_lone_images, n_lone_masks = reasons.count(datasets.NO_MASK), reasons.count(datasets.NO_IMAGE)
     if n_lone_images or n_lone_masks:
         print(
             f"warning: {n_lone_images} image(s) without a mask and {n_lone_masks} mask(s) without an image "
             "were skipped (files are paired by name without extension)",
             file=sys.stderr,
         )
+    for item in found.skipped:
+        if item.reason not in (datasets.NO_MASK, datasets.NO_IMAGE):
+            print(f"warning: skipped {item.name}: {item.reason}", file=sys.stderr)
+    pairs = list(found.pairs[: args.limit])
     if not pairs:
         raise CommandLineError(
             f"no image in {args.images} has a mask of the same name in {args.masks} "
             "(e.g. images/cell1.png with masks/cell1.png)"
         )
-    pairs = pairs[: args.limit]
     binary = TASKS[args.task]
 
     rows: list[dict[str, Any]] = []
-    any_instance_mask = False
-    progress = tqdm(
-        total=len(pairs) * len(runs),
-        disable=args.quiet or not sys.stderr.isatty(),
-        file=sys.stderr,
-        unit="run",
-    )
-    with progress:
-        for stem, image_path, mask_path in pairs:
-            image = _load(load_image, image_path)
-            truth = _load(load_mask, mask_path, shape=image.shape)
-            object_values = np.unique(truth[truth > 0])
-            any_instance_mask |= len(object_values) > 1
-            for text, name, params in runs:
-                progress.set_postfix_str(f"{name} {stem[:12]}", refresh=False)
-                result = segment(image, name, **params)
-                scores = metrics.evaluate(truth, result, match=args.match, binary=binary)
-                row: dict[str, Any] = {"image": stem, "method": text}
-                row.update({key: getattr(scores, key) for key in SCORE_KEYS})
-                row["seconds"] = result.seconds
-                if scores.binary:
-                    row["dsb_score"] = metrics.dsb_score(truth, _predicted_instances(result, scores))
-                rows.append(row)
+    skipped: list[datasets.Skipped] = list(found.skipped)
+    client = None
+    workers, scheduler = getattr(args, "workers", None), getattr(args, "scheduler", None)
+    if workers or scheduler:
+        client = _connect(workers, scheduler)
+    progress = tqdm(total=len(pairs), disable=args.quiet or not sys.stderr.isatty(), file=sys.stderr, unit="image")
+    try:
+        with progress:
+            for scored in evaluation.iter_scores(pairs, presets, match=args.match, binary=binary, client=client):
+                rows.extend(scored.rows)
+                for item in scored.skipped:
+                    progress.write(f"warning: skipped {item.name}: {item.reason}", file=sys.stderr)
+                skipped.extend(scored.skipped)
+                progress.set_postfix_str(scored.id[:12], refresh=False)
                 progress.update()
-    if not any_instance_mask:
-        for row in rows:
-            row.pop("dsb_score", None)
+    finally:
+        if client is not None:
+            evaluation.close_client(client)
+    if not rows:
+        raise CommandLineError("no image could be scored; see the warnings above")
 
-    summary = _summarise(rows, [text for text, _, _ in runs])
-    _print_table(summary, len(pairs), args)
+    specs = [text for text, _, _ in runs]
+    document = evaluation.report(
+        rows, specs, skipped, match=args.match, task=args.task, images_dir=str(args.images),
+        masks_dir=str(args.masks), labels_dir=None if labels_dir is None else str(labels_dir),
+    )
+    _print_table(document["summary"], len({row["image"] for row in rows}), args)
     if args.json is not None:
-        _write_json(
-            args.json,
-            {
-                "summary": summary,
-                "images": rows,
-                "match": args.match,
-                "task": args.task,
-                "images_dir": str(args.images),
-                "masks_dir": str(args.masks),
-            },
-        )
+        _write_json(args.json, document)
     return EXIT_OK
 
 
-def _summarise(rows: list[dict[str, Any]], specs: list[str]) -> dict[str, dict[str, Any]]:
-    summary: dict[str, dict[str, Any]] = {}
-    for spec in specs:
-        mine = [row for row in rows if row["method"] == spec]
-        means = {key: float(np.mean([row[key] for row in mine])) for key in (*SCORE_KEYS, "seconds")}
-        means["n_images"] = len(mine)
-        dsb = [row["dsb_score"] for row in mine if "dsb_score" in row]
-        if dsb:
-            means["dsb_score"] = float(np.mean(dsb))
-        summary[spec] = means
-    return summary
+def _connect(workers: int | None, scheduler: str | None):
+    try:
+        return evaluation.dask_client(workers=workers, scheduler=scheduler)
+    except (OSError, TimeoutError) as error:
+        where = f"the Dask scheduler at {scheduler}" if scheduler else "a local Dask cluster"
+        raise CommandLineError(f"cannot reach {where}: {error}") from None
 
 
 def _print_table(summary: dict[str, dict[str, Any]], n_pairs: int, args: argparse.Namespace) -> None:
-    with_dsb = any("dsb_score" in means for means in summary.values())
+    with_instances = any("dsb_score" in means for means in summary.values())
     name_width = max(6, *(len(spec) for spec in summary))
-    columns = ["IoU", "Dice", "pixel acc", *(["DSB"] if with_dsb else []), "seconds", "images"]
+    keys = ["iou", "dice", "pixel_accuracy", *(["ap50", "dsb_score", "pq"] if with_instances else [])]
+    titles = {"iou": "IoU", "dice": "Dice", "pixel_accuracy": "pixel acc", "ap50": "AP50", "dsb_score": "DSB",
+              "pq": "PQ"}
+    columns = [titles[key] for key in keys] + ["seconds", "images"]
     print(f"{n_pairs} image(s), task: {args.task}, match: {args.match}; means per method")
     print(f"{'method':<{name_width}}  " + "  ".join(f"{column:>9}" for column in columns))
     for spec, means in summary.items():
-        cells = [f"{means['iou']:9.4f}", f"{means['dice']:9.4f}", f"{means['pixel_accuracy']:9.4f}"]
-        if with_dsb:
-            cells.append(f"{means['dsb_score']:9.4f}" if "dsb_score" in means else f"{'-':>9}")
+        cells = [f"{means[key]:9.4f}" if key in means else f"{'-':>9}" for key in keys]
         cells += [f"{means['seconds']:9.4f}", f"{means['n_images']:9d}"]
         print(f"{spec:<{name_width}}  " + "  ".join(cells))
 

@@ -41,8 +41,10 @@ before scoring, and :func:`evaluate` does matching and every score in one call.
 
 Instances
 ---------
-:func:`dsb_score` is the 2018 Data Science Bowl score of an instance
-segmentation (one label per object).
+:func:`match_instances` matches predicted objects to true objects (one
+label per object) one-to-one at IoU thresholds and gives TP, FP, FN,
+precision, recall, F1 and the DSB2018 average precision per threshold, plus
+panoptic quality; :func:`dsb_score` is their mean AP over 0.5:0.05:0.95.
 """
 
 from __future__ import annotations
@@ -59,12 +61,14 @@ __all__ = [
     "DSB_THRESHOLDS",
     "MATCH_CHOICES",
     "Evaluation",
+    "InstanceScores",
     "apply_mapping",
     "confusion_matrix",
     "dice",
     "dsb_score",
     "evaluate",
     "iou",
+    "match_instances",
     "match_labels",
     "mean_iou",
     "per_class_iou",
@@ -866,19 +870,93 @@ def _check_thresholds(thresholds: Any) -> np.ndarray:
     return values
 
 
-def dsb_score(
-    true_instances: Any,
-    pred_instances: Any,
-    *,
-    thresholds: Any = DSB_THRESHOLDS,
-    return_curve: bool = False,
-) -> float | tuple[float, np.ndarray]:
-    """The 2018 Data Science Bowl score of an instance segmentation.
+@dataclass(frozen=True)
+class InstanceScores:
+    """Objects matched one-to-one at each IoU threshold, and the scores that follow.
 
-    For each IoU threshold t, a true object and a predicted object match when
-    their IoU exceeds t; each object matches at most once. With TP matched
-    pairs, FP unmatched predictions and FN unmatched true objects,
-    precision(t) = TP / (TP + FP + FN). The score is the mean over thresholds.
+    Attributes
+    ----------
+    thresholds : ndarray of float64, shape (T,)
+        The IoU thresholds; a pair counts as a match when its IoU is *above* t.
+    tp, fp, fn : ndarray of int64, shape (T,)
+        Matched pairs, unmatched predicted objects, unmatched true objects.
+    precision, recall, f1, ap : ndarray of float64, shape (T,)
+        TP/(TP+FP), TP/(TP+FN), 2TP/(2TP+FP+FN) and the DSB2018 "average
+        precision" TP/(TP+FP+FN), per threshold (see :func:`match_instances`
+        for images without objects).
+    n_true, n_pred : int
+        Objects in the truth and in the prediction.
+    sq, rq, pq : float
+        Panoptic quality at IoU 0.5: SQ is the mean IoU of the matched pairs,
+        RQ the F1 at 0.5, PQ = SQ × RQ.
+    """
+
+    thresholds: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    f1: np.ndarray
+    ap: np.ndarray
+    n_true: int
+    n_pred: int
+    sq: float
+    rq: float
+    pq: float
+
+    @property
+    def dsb_score(self) -> float:
+        """Mean AP over the thresholds (the DSB2018 score with the default thresholds)."""
+        return float(self.ap.mean())
+
+    def at(self, threshold: float) -> dict[str, float | int]:
+        """TP, FP, FN, precision, recall, F1 and AP at one of the thresholds."""
+        hits = np.flatnonzero(np.isclose(self.thresholds, threshold))
+        if not len(hits):
+            raise InvalidParameterError(f"{threshold} is not one of the thresholds {self.thresholds.tolist()}")
+        i = int(hits[0])
+        return {"tp": int(self.tp[i]), "fp": int(self.fp[i]), "fn": int(self.fn[i]),
+                "precision": float(self.precision[i]), "recall": float(self.recall[i]),
+                "f1": float(self.f1[i]), "ap": float(self.ap[i])}
+
+    def summary(self) -> dict[str, float | int]:
+        """The headline scores: ``ap50``, ``ap75``, ``dsb_score``, ``f1_50``, ``pq`` (and SQ, RQ, counts).
+
+        ``ap50``/``ap75``/``f1_50`` need 0.5 / 0.75 among the thresholds.
+        """
+        return {"ap50": self.at(0.5)["ap"], "ap75": self.at(0.75)["ap"], "dsb_score": self.dsb_score,
+                "f1_50": self.at(0.5)["f1"], "pq": self.pq, "sq": self.sq, "rq": self.rq,
+                "n_true": self.n_true, "n_pred": self.n_pred}
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field as plain Python values (lists for the per-threshold arrays)."""
+        out: dict[str, Any] = {"thresholds": self.thresholds.tolist()}
+        for key in ("tp", "fp", "fn", "precision", "recall", "f1", "ap"):
+            out[key] = getattr(self, key).tolist()
+        out.update(n_true=self.n_true, n_pred=self.n_pred, sq=self.sq, rq=self.rq, pq=self.pq,
+                   dsb_score=self.dsb_score)
+        return out
+
+
+def _instance_iou(truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """(n_true, n_pred) IoU of every pair of objects, from one table of overlap counts."""
+    counts, true_values, pred_values = _pair_counts(truth, pred)
+    is_true_object = true_values > 0
+    is_pred_object = pred_values > 0
+    true_area = counts.sum(axis=1)[is_true_object]
+    pred_area = counts.sum(axis=0)[is_pred_object]
+    overlap = counts[np.ix_(is_true_object, is_pred_object)]
+    return overlap / (true_area[:, None] + pred_area[None, :] - overlap)
+
+
+def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    return np.divide(numerator, denominator, out=np.zeros(len(numerator)), where=denominator > 0)
+
+
+def match_instances(true_instances: Any, pred_instances: Any, *,
+                    thresholds: Any = DSB_THRESHOLDS) -> InstanceScores:
+    """Match predicted objects to true objects one-to-one at each IoU threshold.
 
     Parameters
     ----------
@@ -886,18 +964,14 @@ def dsb_score(
         Instance labels of the same shape: 0 is background, every other value
         one object (values need not be consecutive; a bool mask is one object).
     thresholds : sequence of float, optional
-        IoU thresholds in [0, 1]; by default the competition's ten,
-        0.5, 0.55, ..., 0.95 (:data:`DSB_THRESHOLDS`).
-    return_curve : bool, optional
-        Also return precision(t) for every threshold.
+        IoU thresholds in [0, 1]; by default the DSB2018 ten, 0.5, 0.55, ...,
+        0.95 (:data:`DSB_THRESHOLDS`).
 
     Returns
     -------
-    score : float
-        Mean precision over the thresholds, in [0, 1]. 1.0 when both images
-        hold no object, 0.0 when exactly one does.
-    curve : ndarray of float64
-        precision(t) per threshold, only when ``return_curve`` is True.
+    InstanceScores
+        TP, FP, FN, precision, recall, F1 and AP per threshold, the DSB
+        score (mean AP) and panoptic quality at 0.5.
 
     Raises
     ------
@@ -908,12 +982,103 @@ def dsb_score(
 
     Notes
     -----
-    The IoU of every (true, predicted) pair comes from one table of overlap
-    counts (a confusion matrix of the instance labels), not a loop over
-    pairs. Above 0.5, a match is unique (two objects of one image are
-    disjoint, so a true object cannot cover more than half of the union with
-    two predictions), so TP is the number of pairs above t; below 0.5 the
-    pairs are matched one-to-one with the Hungarian algorithm.
+    At each threshold t, the pairs with IoU > t are matched one-to-one by the
+    Hungarian algorithm (``scipy.optimize.linear_sum_assignment``) so that
+    as many objects as possible match; among matchings of that size, the one
+    with the largest total IoU. At t >= 0.5 a match is unique anyway (two
+    objects of one image are disjoint, so no object covers more than half of
+    the union with two others). Pairs at exactly t do not match (the DSB2018
+    rule; stardist's ``matching`` counts IoU >= t).
+
+    **No objects.** When neither image has an object, every score is 1.0
+    (nothing to find, nothing found). When only one has objects, every score
+    is 0.0 (precision of an empty prediction and recall on an empty truth
+    included), as for the pixel scores of this module.
+
+    Examples
+    --------
+    One object found exactly, one object missed:
+
+    >>> scores = match_instances([[1, 1, 0, 2, 2]], [[1, 1, 0, 0, 0]])
+    >>> scores.at(0.5)
+    {'tp': 1, 'fp': 0, 'fn': 1, 'precision': 1.0, 'recall': 0.5, 'f1': 0.6666666666666666, 'ap': 0.5}
+    >>> scores.pq
+    0.6666666666666666
+    """
+    truth, pred = _check_pair(true_instances, pred_instances)
+    _check_nonnegative(truth, "true_instances")
+    _check_nonnegative(pred, "pred_instances")
+    levels = _check_thresholds(thresholds)
+
+    pair_iou = _instance_iou(truth, pred)
+    n_true, n_pred = pair_iou.shape
+    tp = np.zeros(len(levels), dtype=np.int64)
+    matched_iou_at_half = np.zeros(0)
+    if n_true and n_pred:
+        from scipy.optimize import linear_sum_assignment
+
+        # Weights 1 + IoU / (2 n) make any larger matching outweigh any smaller one
+        # (k pairs weigh at most k + 1/2), and prefer higher IoU among equals.
+        tie_break = pair_iou / (2 * min(n_true, n_pred))
+        for i, level in enumerate(levels):
+            hits = pair_iou > level
+            rows_with_hits = np.flatnonzero(hits.any(axis=1))
+            cols_with_hits = np.flatnonzero(hits.any(axis=0))
+            if not len(rows_with_hits):
+                continue
+            sub = np.ix_(rows_with_hits, cols_with_hits)
+            weights = np.where(hits[sub], 1.0 + tie_break[sub], 0.0)
+            rows, cols = linear_sum_assignment(weights, maximize=True)
+            ok = hits[sub][rows, cols]
+            tp[i] = int(np.count_nonzero(ok))
+            if np.isclose(level, 0.5):
+                matched_iou_at_half = pair_iou[sub][rows[ok], cols[ok]]
+    fp = n_pred - tp
+    fn = n_true - tp
+    if n_true == 0 and n_pred == 0:
+        precision, recall, f1, ap = (np.ones(len(levels)) for _ in range(4))
+        sq = rq = pq = 1.0
+    else:
+        precision = _safe_ratio(tp, tp + fp)
+        recall = _safe_ratio(tp, tp + fn)
+        f1 = _safe_ratio(2 * tp, 2 * tp + fp + fn)
+        ap = _safe_ratio(tp, tp + fp + fn)
+        tp_half, fp_half, fn_half = len(matched_iou_at_half), n_pred - len(matched_iou_at_half), \
+            n_true - len(matched_iou_at_half)
+        sq = float(matched_iou_at_half.mean()) if tp_half else 0.0
+        rq = tp_half / (tp_half + 0.5 * fp_half + 0.5 * fn_half)
+        pq = sq * rq
+    return InstanceScores(levels, tp, fp, fn, precision, recall, f1, ap, int(n_true), int(n_pred),
+                          float(sq), float(rq), float(pq))
+
+
+def dsb_score(
+    true_instances: Any,
+    pred_instances: Any,
+    *,
+    thresholds: Any = DSB_THRESHOLDS,
+    return_curve: bool = False,
+) -> float | tuple[float, np.ndarray]:
+    """The 2018 Data Science Bowl score of an instance segmentation: mean AP over thresholds.
+
+    AP(t) = TP / (TP + FP + FN) with objects matched by :func:`match_instances`
+    (which states the matching and the rules for images without objects).
+
+    Parameters
+    ----------
+    true_instances, pred_instances : array_like of int or bool
+        Instance labels of the same shape (0 is background).
+    thresholds : sequence of float, optional
+        IoU thresholds in [0, 1]; by default :data:`DSB_THRESHOLDS`.
+    return_curve : bool, optional
+        Also return AP(t) for every threshold.
+
+    Returns
+    -------
+    score : float
+        Mean AP over the thresholds, in [0, 1].
+    curve : ndarray of float64
+        AP(t) per threshold, only when ``return_curve`` is True.
 
     Examples
     --------
@@ -929,33 +1094,5 @@ def dsb_score(
     >>> curve
     array([1., 1., 1., 1., 0., 0., 0., 0., 0., 0.])
     """
-    truth, pred = _check_pair(true_instances, pred_instances)
-    _check_nonnegative(truth, "true_instances")
-    _check_nonnegative(pred, "pred_instances")
-    levels = _check_thresholds(thresholds)
-
-    counts, true_values, pred_values = _pair_counts(truth, pred)
-    is_true_object = true_values > 0
-    is_pred_object = pred_values > 0
-    n_true = int(np.count_nonzero(is_true_object))
-    n_pred = int(np.count_nonzero(is_pred_object))
-    if n_true == 0 or n_pred == 0:
-        curve = np.full(len(levels), 1.0 if n_true == n_pred else 0.0)
-    else:
-        true_area = counts.sum(axis=1)[is_true_object]
-        pred_area = counts.sum(axis=0)[is_pred_object]
-        overlap = counts[np.ix_(is_true_object, is_pred_object)]
-        pair_iou = overlap / (true_area[:, None] + pred_area[None, :] - overlap)
-        curve = np.empty(len(levels))
-        for i, level in enumerate(levels):
-            hits = pair_iou > level
-            if level >= 0.5:
-                tp = int(np.count_nonzero(hits))
-            else:
-                from scipy.optimize import linear_sum_assignment
-
-                rows, cols = linear_sum_assignment(hits, maximize=True)
-                tp = int(np.count_nonzero(hits[rows, cols]))
-            curve[i] = tp / (n_true + n_pred - tp)
-    score = float(curve.mean())
-    return (score, curve) if return_curve else score
+    scores = match_instances(true_instances, pred_instances, thresholds=thresholds)
+    return (scores.dsb_score, scores.ap.copy()) if return_curve else scores.dsb_score

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import segcore
-from segcore import cli, metrics
+from segcore import cli, evaluation, metrics
 from segcore.errors import InvalidParameterError
 from segcore.result import SegmentationResult
 
@@ -328,17 +328,22 @@ def test_evaluate_two_methods_json_equals_direct_computation(dataset, tmp_path, 
         _, _, scores = _direct_scores(dataset, "masks", row["image"], name, params, binary=True)
         for key in ("iou", "dice", "pixel_accuracy", "precision", "recall", "mean_iou"):
             assert row[key] == pytest.approx(getattr(scores, key)), key
-        assert "dsb_score" not in row  # binary masks hold no instances
+        # Binary masks: the true objects are their connected components, and the row says so.
+        truth, result, _ = _direct_scores(dataset, "masks", row["image"], name, params, binary=True)
+        pred_objects = evaluation.predicted_instances(result, scores)[0]
+        expected = metrics.match_instances(segcore.to_instances(truth > 0)[0], pred_objects).summary()
+        for key in evaluation.INSTANCE_KEYS:
+            assert row[key] == pytest.approx(expected[key]), key
+        assert row["true_instances"] == "connected components"
     for spec in specs:
         rows = [row for row in data["images"] if row["method"] == spec]
         summary = data["summary"][spec]
         assert summary["n_images"] == 3
-        for key in ("iou", "dice", "pixel_accuracy", "seconds"):
+        for key in ("iou", "dice", "pixel_accuracy", "seconds", *evaluation.INSTANCE_KEYS):
             assert summary[key] == pytest.approx(np.mean([row[key] for row in rows]))
-        assert "dsb_score" not in summary
     for spec in specs:
         assert spec in stdout
-    assert "IoU" in stdout and "DSB" not in stdout
+    assert "IoU" in stdout and "DSB" in stdout
 
 
 def test_evaluate_instance_labels_add_the_dsb_score(dataset, tmp_path, capsys):
@@ -426,11 +431,23 @@ def test_evaluate_missing_folder_and_mismatched_mask(dataset, tmp_path, capsys):
         capsys, "evaluate", "--images", tmp_path / "nowhere", "--masks", dataset["masks"], "--method", "threshold"
     )
     assert code == 2 and "is not a folder" in stderr
+    # A mask of another size skips its image; the others are scored.
     _write_png(dataset["masks"] / "cell0.png", np.zeros((10, 10), np.uint8))
+    report = tmp_path / "r.json"
+    code, stdout, stderr = _run(
+        capsys, "evaluate", "--images", dataset["images"], "--masks", dataset["masks"], "--method", "threshold",
+        "--json", report,
+    )
+    assert code == 0 and "skipped cell0" in stderr and "cell0.png: the mask is 10x10" in stderr
+    assert stdout.startswith("2 image(s)")
+    assert [item["name"] for item in json.loads(report.read_text())["skipped"]] == ["cell0"]
+    # Nothing scorable at all: exit 2.
+    for i in (1, 2):
+        _write_png(dataset["masks"] / f"cell{i}.png", np.zeros((10, 10), np.uint8))
     code, _, stderr = _run(
         capsys, "evaluate", "--images", dataset["images"], "--masks", dataset["masks"], "--method", "threshold"
     )
-    assert code == 2 and "cell0.png" in stderr
+    assert code == 2 and "no image could be scored" in stderr
 
 
 def test_pair_files_by_stem(tmp_path):

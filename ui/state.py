@@ -106,6 +106,15 @@ def _set_image(image: np.ndarray, name: str, truth: np.ndarray | None, truth_nam
     state["notice"] = notice
 
 
+def use_image(image: np.ndarray, name: str, truth: np.ndarray | None, truth_name: str | None) -> None:
+    """Make an image from elsewhere (e.g. a dataset) the current one, as an upload; call it from a callback."""
+    _set_image(image, name, truth, truth_name)
+    st.session_state["last_upload"] = (image, name, truth, truth_name)
+    st.session_state["image_is_upload"] = True
+    st.session_state["image_source"] = "Upload"
+    st.session_state["upload_error"] = None
+
+
 def select_sample(name: str) -> None:
     sample = SAMPLES[name]
     image, mask = load_sample(name)
@@ -258,6 +267,7 @@ PAGE_SETTINGS = (
     "rb_size", "rb_objects", "rb_radius", "rb_eccentricity", "rb_contrast", "rb_texture", "rb_touching", "rb_dark",
     "rb_seed", "rb_base_noise", "rb_base_light", "rb_base_blur", "rb_degradation", "rb_levels", "rb_methods",
     "rb_metric", "mx_shift_x", "mx_shift_y", "mx_size",
+    "ev_source", "ev_folder", "ev_methods", "ev_limit", "ev_score", "ev_group", "ev_pair_a", "ev_pair_b",
 )
 PAGE_SETTING_PREFIXES = ("th_offset_", "rb_span_")
 
