@@ -520,7 +520,7 @@ def train(config: TrainConfig, argv: list[str] | None = None, *, data: TrainingD
     for epoch in range(start_epoch + 1, config.epochs + 1):
         losses = []
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}", file=sys.stderr,
-                   leave=False, dynamic_ncols=True)
+                   leave=False, dynamic_ncols=True, disable=callback is not None)
         for _ in bar:
             if _should_stop(stop):
                 reason = "stopped"
