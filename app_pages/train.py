@@ -147,13 +147,15 @@ if mode == "Train on your data":
                                      "scratch": "From scratch (random weights)"}.get,
                         help="Fine-tuning starts from what the nuclei model already knows: best for nuclei-like "
                              "images and few minutes. From scratch learns anything, but needs more time.")
-        encoder_options = training.encoders()
-        encoder = c1.selectbox("Encoder", encoder_options, key="tr_encoder", format_func=training.ENCODER_NAMES.get,
-                               disabled=init == "bundled",
-                               help="The network's feature extractor. These train fastest on a CPU (see "
-                                    "bench/README.md); fine-tuning keeps the bundled model's ResNet-10t.")
+        encoder_help = ("The network's feature extractor. These train fastest on a CPU, fastest first (see "
+                        "bench/README.md); fine-tuning keeps the bundled model's ResNet-10t.")
         if init == "bundled":
-            encoder = encoder_options[0]
+            encoder = training.BUNDLED_ENCODER
+            c1.selectbox("Encoder", [encoder], key="tr_encoder_bundled", format_func=training.ENCODER_NAMES.get,
+                         disabled=True, help=encoder_help)
+        else:
+            encoder = c1.selectbox("Encoder", training.encoders(), key="tr_encoder",
+                                   format_func=training.ENCODER_NAMES.get, help=encoder_help)
         loss = c2.selectbox("Loss", list(training.LOSS_NAMES), key="tr_loss", format_func=training.LOSS_NAMES.get,
                             help="What the network minimises. Cross-entropy scores every pixel alike; Dice and "
                                  "Lovász score the overlap with the objects, so small objects count; focal "
@@ -237,10 +239,7 @@ else:
     c1, c2 = st.columns(2)
     lab_minutes = c1.number_input("Time budget per loss (minutes)", 0.05, 5.0, 0.5, 0.25, key="tr_lab_minutes",
                                   help="Each loss trains this long; the two runs take twice as long in all.")
-    lab_encoders = training.encoders()
-    lab_encoder = "tu-mobilenetv3_small_100" if "tu-mobilenetv3_small_100" in lab_encoders else lab_encoders[0]
-    if st.session_state.get(training.TEST_HOOK):
-        lab_encoder = training.TEST_ENCODER
+    lab_encoder = training.TEST_ENCODER if st.session_state.get(training.TEST_HOOK) else training.encoders()[0]
     c2.caption(f"Network: U-Net with {training.ENCODER_NAMES[lab_encoder]} from scratch; 128-pixel crops, no "
                "augmentation, learning rate 2e-3, seed 0.")
     lab_data = training.loss_lab_data()

@@ -32,12 +32,14 @@ from segcore import datasets
 from segcore.errors import SegcoreError
 from segcore.synthetic import make_image
 from segcore.unet.data import Sample, holdout_region, samples_from_dataset, split_samples
+from segcore.unet.model import DEFAULT_ARCHITECTURE
 from segcore.unet.train import (CPU_ENCODERS, Finished, Started, Step, TrainingData, Validated, quick_config,
                                 train)
 from ui import capacity, user_models
 
 JOB_KEY = "tr_job"
 TEST_HOOK = "_tr_test_hook"
+BUNDLED_ENCODER = DEFAULT_ARCHITECTURE["encoder_name"]
 TEST_ENCODER = "tu-test_efficientnet"  # a 3-stage toy encoder; offered only when a test sets TEST_HOOK
 
 SAMPLE, ZIP, CURRENT = "Bundled sample (DSB2018 nuclei)", "Upload a zip", "Current image and its mask"

@@ -36,9 +36,11 @@ def loss_chart(runs: Sequence[tuple[str, Sequence[tuple[int, float, float]]]], *
         color = COLORS[i % len(COLORS)]
         x = [s[0] for s in steps]
         y = [s[2] for s in steps]
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{label} (each step)", line=dict(color=color, width=1),
-                                 opacity=0.35, showlegend=len(runs) == 1))
-        fig.add_trace(go.Scatter(x=x, y=smooth(y), mode="lines", name=f"{label} (mean of 10)",
+        mode = "lines+markers" if len(steps) < 30 else "lines"  # the first steps are visible as points
+        name = label if len(runs) > 1 else "loss"
+        fig.add_trace(go.Scatter(x=x, y=y, mode=mode, name=f"{name} (each step)", line=dict(color=color, width=1),
+                                 marker=dict(size=4), opacity=0.4, showlegend=len(runs) == 1))
+        fig.add_trace(go.Scatter(x=x, y=smooth(y), mode="lines", name=f"{name} (mean of the last 10)",
                                  line=dict(color=color, width=2.5)))
     return _layout(fig, title, "step", "loss")
 

@@ -273,9 +273,9 @@ def learning_rate_factor(step: int, total: int, warmup: int) -> float:
     return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-# Encoders that train fast enough on a CPU for a few-minute run (bench/bench_train.py measures
-# them); the first is the bundled model's, the only one that can be fine-tuned from it.
-CPU_ENCODERS = ("tu-resnet10t", "tu-mobilenetv3_small_100", "tu-mobilenetv3_large_100")
+# Encoders that train fast enough on a CPU for a few-minute run, fastest first (bench/bench_train.py
+# measures them); tu-resnet10t is the bundled model's, the only one that can be fine-tuned from it.
+CPU_ENCODERS = ("tu-mobilenetv3_small_100", "tu-mobilenetv3_large_100", "tu-resnet10t")
 
 
 def quick_config(out: str | Path, *, data: str = "(in memory)", fine_tune: bool = True, **overrides: Any

@@ -43,6 +43,10 @@ def wait_until(at, condition, what: str):
     return at.run()
 
 
+def image_captions(at) -> list[str]:
+    return [caption for image in at.image for caption in image.captions]
+
+
 def job_of(at) -> training.Job:
     return at.session_state[training.JOB_KEY]
 
@@ -65,8 +69,10 @@ def test_opens_on_the_bundled_sample_with_the_split_stated():
     captions = texts(at, "caption")
     assert "24 images train and 6 validate" in captions and "20% held out" in captions
     assert not at.button(key="tr_start").disabled
-    assert "test" not in " ".join(at.selectbox(key="tr_encoder").options)  # the hook is off for visitors
-    assert at.selectbox(key="tr_encoder").disabled  # fine-tuning keeps the bundled encoder
+    assert at.selectbox(key="tr_encoder_bundled").disabled  # fine-tuning keeps the bundled encoder
+    at.radio(key="tr_init").set_value("scratch").run()
+    assert at.selectbox(key="tr_encoder").value == "tu-mobilenetv3_small_100"  # the fastest first
+    assert training.TEST_ENCODER not in at.selectbox(key="tr_encoder").options  # the hook is off for visitors
 
 
 def test_a_tiny_training_shows_curves_and_becomes_a_model_on_the_unet_page(tmp_path):
@@ -100,6 +106,9 @@ def test_a_tiny_training_shows_curves_and_becomes_a_model_on_the_unet_page(tmp_p
 
     at.switch_page("app_pages/compare.py").run()
     assert label in at.multiselect(key="cmp_methods").options
+    at.multiselect(key="cmp_methods").set_value(["Otsu threshold", label]).run()
+    assert not at.exception, at.exception
+    assert any(str(c).startswith(f"{label} ·") for c in image_captions(at))
 
     # The download loads again through "Upload files".
     fresh = start_app("unet")
@@ -186,3 +195,15 @@ def test_loss_lab_trains_bce_then_dice_and_overlays_them():
     assert list(table["loss"]) == ["Binary cross-entropy", "Dice"]
     assert ((0 <= table["last val IoU"]) & (table["last val IoU"] <= 1)).all()
     assert training.JOB_KEY in at.session_state and not job.registered  # the lab's models are not offered
+
+
+def test_a_hostile_model_zip_is_refused_on_the_unet_page():
+    at = start_app("unet")
+    at.radio(key="unet_source").set_value("Upload files").run()
+    at.file_uploader(key="unet_upload").set_value(("bomb.zip", zips.bomb_zip(), "application/zip")).run()
+    assert not at.exception
+    assert "zip bomb" in texts(at, "error")
+    at.file_uploader(key="unet_upload").set_value(("empty.zip", zips.make_zip({"x.txt": b"x"}), "application/zip"))
+    at.run()
+    assert not at.exception
+    assert "holds no config.json and model.safetensors" in texts(at, "error")
