@@ -205,10 +205,12 @@ if mode == "Train on your data":
             end = run.finished
             if end is not None and job.best_folder is not None:
                 best = end.best
+                kept = ("no step beat the bundled model on the validation images, so the kept model is the bundled "
+                        "one, unchanged" if best["epoch"] == 0 else f"the model of validation pass {best['epoch']} "
+                        "is kept")
                 st.success(f"Training ended ({training.REASONS[end.reason]}) after {end.steps} steps in "
                            f"{end.seconds:.0f} s. Best validation IoU {best['val_iou']:.3f}, Dice "
-                           f"{best['val_dice']:.3f} (validation pass {best['epoch']}); that model is kept.",
-                           icon=":material/check_circle:")
+                           f"{best['val_dice']:.3f}: {kept}.", icon=":material/check_circle:")
                 b1, b2 = st.columns(2)
                 b1.download_button("Download the model (zip)", user_models.zip_bytes(job.best_folder),
                                    file_name=f"{training.clean_name(job.name).replace(' ', '_')}.zip",

@@ -89,6 +89,7 @@ class TrainConfig:
     val_fraction: float = 0.2  # share of the images that validate, for a flat (unsplit) data folder
     augment: bool = True  # False: plain random crops with flips and 90-degree turns only
     class_name: str = "nucleus"  # the foreground's name in the card
+    validate_first: bool = False  # score the starting weights too (fine-tuning: the start may stay the best)
 
 
 # --- events: what a caller of train() sees while it runs --------------------------------------
@@ -285,12 +286,13 @@ def quick_config(out: str | Path, *, data: str = "(in memory)", fine_tune: bool 
     Two minutes of batch-4 256-pixel crops, a validation pass every 10
     steps, a short warm-up; fine-tuning starts from the bundled model with a
     learning rate 7x lower than training from scratch, so the first steps do
-    not undo what it knows.
+    not undo what it knows, and scores the bundled model first: when no
+    step beats it on the validation images, the result is the bundled model.
     """
     values: dict[str, Any] = dict(
         data=str(data), out=str(out), epochs=100_000, steps_per_epoch=10, batch_size=4, crop=256,
         lr=3e-4 if fine_tune else 2e-3, warmup_steps=10, minutes=2.0, init="bundled" if fine_tune else None,
-        loss="bce+dice",
+        loss="bce+dice", validate_first=fine_tune,
     )
     values.update(overrides)
     return TrainConfig(**values)
@@ -516,6 +518,41 @@ def train(config: TrainConfig, argv: list[str] | None = None, *, data: TrainingD
     reason = "done"
     step = start_epoch * steps_per_epoch
     step_times: list[float] = []
+
+    def validate_and_keep(epoch: int, losses: list[float]) -> None:
+        """One validation pass: log row, best/ export when improved, last.pt, a Validated event."""
+        nonlocal best
+        judged = network if averaged is None else averaged.module
+        preview: list[np.ndarray] = []
+        scores = validate(judged, device, val_set, config.threshold, precision, preview=preview)
+        elapsed = elapsed_before + time.perf_counter() - started
+        row = {"epoch": epoch, "step": step, "lr": scheduler.get_last_lr()[0],
+               "train_loss": float(np.mean(losses)) if losses else float("nan"), "seconds": round(elapsed, 1),
+               **scores}
+        with log_path.open("a", newline="") as handle:
+            csv.DictWriter(handle, LOG_FIELDS, extrasaction="ignore").writerow(
+                {k: (f"{v:.5f}" if isinstance(v, float) else v) for k, v in row.items()})
+        improved = scores["val_iou"] > best["val_iou"]
+        print(f"epoch {epoch}: loss {row['train_loss']:.4f}  val IoU {scores['val_iou']:.4f}  "
+              f"Dice {scores['val_dice']:.4f}  ({elapsed / 60:.1f} min){'  *best*' if improved else ''}",
+              file=sys.stderr, flush=True)
+        if improved:
+            best = {**scores, "epoch": epoch}
+            export(judged, out / "best", _card(config, architecture, best, elapsed, device, precision,
+                                                 len(train_set), len(val_set), steps_per_epoch, argv, data))
+        torch.save({
+            "model": network.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+            "numpy_rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state(),
+            "epoch": epoch, "best": json.dumps(best), "elapsed": elapsed,
+            **({"ema": averaged.state_dict()} if averaged is not None else {}),
+        }, checkpoint_path.with_suffix(".tmp"))
+        checkpoint_path.with_suffix(".tmp").replace(checkpoint_path)  # a kill mid-write keeps the last one
+        emit(Validated(epoch, step, row["train_loss"], scores, improved, run_seconds(),
+                       preview[0] if preview else None, val_set[0].name))
+
+    if config.validate_first and start_epoch == 0:
+        validate_and_keep(0, [])
     network.train()
     for epoch in range(start_epoch + 1, config.epochs + 1):
         losses = []
@@ -559,33 +596,7 @@ def train(config: TrainConfig, argv: list[str] | None = None, *, data: TrainingD
         if not losses:  # stopped or out of time right after the previous validation
             break
 
-        judged = network if averaged is None else averaged.module
-        preview: list[np.ndarray] = []
-        scores = validate(judged, device, val_set, config.threshold, precision, preview=preview)
-        elapsed = elapsed_before + time.perf_counter() - started
-        row = {"epoch": epoch, "step": step, "lr": scheduler.get_last_lr()[0],
-               "train_loss": float(np.mean(losses)), "seconds": round(elapsed, 1), **scores}
-        with log_path.open("a", newline="") as handle:
-            csv.DictWriter(handle, LOG_FIELDS, extrasaction="ignore").writerow(
-                {k: (f"{v:.5f}" if isinstance(v, float) else v) for k, v in row.items()})
-        improved = scores["val_iou"] > best["val_iou"]
-        print(f"epoch {epoch}: loss {row['train_loss']:.4f}  val IoU {scores['val_iou']:.4f}  "
-              f"Dice {scores['val_dice']:.4f}  ({elapsed / 60:.1f} min){'  *best*' if improved else ''}",
-              file=sys.stderr, flush=True)
-        if improved:
-            best = {**scores, "epoch": epoch}
-            export(judged, out / "best", _card(config, architecture, best, elapsed, device, precision,
-                                                 len(train_set), len(val_set), steps_per_epoch, argv, data))
-        torch.save({
-            "model": network.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-            "numpy_rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state(),
-            "epoch": epoch, "best": json.dumps(best), "elapsed": elapsed,
-            **({"ema": averaged.state_dict()} if averaged is not None else {}),
-        }, checkpoint_path.with_suffix(".tmp"))
-        checkpoint_path.with_suffix(".tmp").replace(checkpoint_path)  # a kill mid-write keeps the last one
-        emit(Validated(epoch, step, row["train_loss"], scores, improved, run_seconds(),
-                       preview[0] if preview else None, val_set[0].name))
+        validate_and_keep(epoch, losses)
         if reason != "done":
             break
     best_folder = out / "best" if (out / "best" / "model.safetensors").is_file() else None
