@@ -52,14 +52,8 @@ def show_preview(job: training.Job, run: training.Run, column) -> None:
 
 
 def progress_bar(job: training.Job) -> None:
-    run = job.current
-    minutes = job.settings.get("minutes") or 1.0
-    spent = run.last_step.seconds if run.last_step is not None else 0.0
-    total = minutes * 60 * len(job.runs)
-    done = sum(minutes * 60 for r in job.runs if r.finished is not None)
-    fraction = 1.0 if not job.running else min(1.0, (done + (0 if run.finished else spent)) / total)
-    prefix = f"{run.label}: " if len(job.runs) > 1 else ""
-    st.progress(fraction, text=prefix + training.status_text(job))
+    prefix = f"{job.current.label}: " if len(job.runs) > 1 and job.running else ""
+    st.progress(training.progress_fraction(job), text=prefix + training.status_text(job))
 
 
 @st.fragment(run_every=1.5 if busy else None)
@@ -218,7 +212,7 @@ if mode == "Train on your data":
                                    on_click="ignore",
                                    help="config.json, model.safetensors and card.json (data, settings, time, "
                                         "validation scores): load it again with 'Upload files' on the U-Net page.")
-                if job.registered and b2.button(f"Use {job.registered} on the U-Net page", key="tr_use",
+                if job.registered and b2.button("Open it on the U-Net page", key="tr_use",
                                                 icon=":material/neurology:"):
                     st.session_state["unet_source"] = job.registered
                     st.switch_page("app_pages/unet.py")
@@ -233,14 +227,18 @@ if mode == "Train on your data":
 else:
     st.markdown(
         "**Class imbalance.** In these scenes the objects are tiny: about 1% of the pixels. Binary cross-entropy "
-        "averages a penalty over *every pixel*, so a network that calls everything background is already 99% "
-        "right and its loss is low; it learns the objects late. The Dice loss, 1 − 2|P∩G| / (|P| + |G|), only "
-        "looks at the predicted and true foreground: calling everything background scores the worst possible "
-        "Dice, whatever the share of background. Below, the same network, data, seed and time budget are trained "
-        "once with each loss, one after the other.")
+        "averages a penalty over *every pixel*, so once the background is right its loss is already low, and the "
+        "few object pixels barely move it: the network stays timid on them and its masks come out too small or "
+        "miss faint objects. The Dice loss, 1 − 2|P∩G| / (|P| + |G|), only looks at the predicted and the true "
+        "foreground: missing an object costs as much whatever the share of background. Below, the same network, "
+        "data, seed and number of steps are trained once with each loss, one after the other; compare the "
+        "validation IoU curves and the two masks.")
     c1, c2 = st.columns(2)
-    lab_minutes = c1.number_input("Time budget per loss (minutes)", 0.05, 5.0, 0.5, 0.25, key="tr_lab_minutes",
-                                  help="Each loss trains this long; the two runs take twice as long in all.")
+    lab_steps = c1.select_slider("Training steps per loss", [10, 20, 40, 60, 80, 100, 150, 200], 100,
+                                 key="tr_lab_steps",
+                                 help="Each loss trains this many steps of 4 crops (about a minute each on a "
+                                      "quiet 2-core CPU). A budget in steps, not minutes, makes the comparison "
+                                      "the same on a busy server.")
     lab_encoder = training.TEST_ENCODER if st.session_state.get(training.TEST_HOOK) else training.encoders()[0]
     c2.caption(f"Network: U-Net with {training.ENCODER_NAMES[lab_encoder]} from scratch; 128-pixel crops, no "
                "augmentation, learning rate 2e-3, seed 0.")
@@ -248,7 +246,7 @@ else:
     st.caption(f"Data: {lab_data.name}. {lab_data.note}")
     if st.button("Run the loss lab", type="primary", key="tr_lab_start", disabled=busy,
                  icon=":material/science:"):
-        if training.start_loss_lab(float(lab_minutes), lab_encoder, "auto") is None:
+        if training.start_loss_lab(int(lab_steps), lab_encoder, "auto") is None:
             st.warning(training.busy_message(), icon=":material/hourglass_top:")
         else:
             st.rerun()
@@ -275,7 +273,7 @@ else:
                                             "last val IoU": r.validations[-1].scores["val_iou"],
                                             "last val Dice": r.validations[-1].scores["val_dice"]} for r in done]),
                              hide_index=True)
-                st.caption("What each loss rewards: cross-entropy rewards being right on each pixel, so it is "
-                           "satisfied by the majority class first; Dice rewards overlap with the objects, so it "
-                           "finds them early, at the price of less calibrated probabilities (masks come out "
-                           "sharper or fatter). BCE + Dice, the default, takes a bit of both.")
+                st.caption("What each loss rewards: cross-entropy rewards a right probability on each pixel, so the "
+                           "many background pixels dominate it; Dice rewards overlap with the objects, so small "
+                           "objects count fully, at the price of probabilities pushed to 0 or 1 (less calibrated). "
+                           "BCE + Dice, the training page's default, takes a bit of both.")

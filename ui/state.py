@@ -256,7 +256,7 @@ def sidebar() -> None:
 # custom components cannot be stored this way and are not listed.)
 PAGE_SETTINGS = (
     "tr_mode", "tr_source", "tr_val", "tr_init", "tr_encoder", "tr_loss", "tr_minutes", "tr_crop", "tr_augment",
-    "tr_lr", "tr_device", "tr_name", "tr_lab_minutes",
+    "tr_lr", "tr_device", "tr_name", "tr_lab_steps",
     "cmp_methods", "cmp_overlay", "cmp_reference",
     "th_mode", "th_algorithm", "th_value", "th_local", "th_block", "th_k", "th_classes", "th_polarity",
     "th_overlay", "th_watch_value", "th_all_polarity",

@@ -247,17 +247,27 @@ def start_training(data: Data, settings: dict[str, Any], name: str) -> Job | Non
 LAB_LOSSES = ("bce", "dice")
 
 
-def start_loss_lab(minutes: float, encoder: str, device: str) -> Job | None:
-    """BCE, then Dice, on the same tiny-object scenes, budget and seed (one after the other)."""
+LAB_STEPS_PER_PASS = 5
+
+
+def start_loss_lab(steps: int, encoder: str, device: str) -> Job | None:
+    """BCE, then Dice, on the same tiny-object scenes, seed and number of steps (one after the other).
+
+    The budget is a number of steps, not minutes: the comparison is then the
+    same on a busy server as on a quiet one (only slower).
+    """
     job_id = next(_job_ids)
     out = user_models.session_folder() / f"lab-{job_id}-{int(time.time())}"
     data = loss_lab_data()
-    configs = [quick_config(out / loss, data=data.name, fine_tune=False, encoder=encoder, loss=loss, minutes=minutes,
-                            crop=128, batch_size=4, augment=False, lr=2e-3, device=device, steps_per_epoch=5,
+    passes = max(1, steps // LAB_STEPS_PER_PASS)
+    configs = [quick_config(out / loss, data=data.name, fine_tune=False, encoder=encoder, loss=loss, minutes=None,
+                            epochs=passes, steps_per_epoch=LAB_STEPS_PER_PASS, crop=128, batch_size=4,
+                            augment=False, lr=2e-3, device=device,
                             **({"decoder_channels": [16] * 5} if encoder == TEST_ENCODER else {}))
                for loss in LAB_LOSSES]
     runs = [Run(LOSS_NAMES[loss], loss) for loss in LAB_LOSSES]
-    job = Job(job_id, "lab", "loss lab", data, {"minutes": minutes, "encoder": encoder}, runs, out)
+    job = Job(job_id, "lab", "loss lab", data, {"steps": passes * LAB_STEPS_PER_PASS, "encoder": encoder}, runs,
+              out)
     return _start(job, configs)
 
 
@@ -285,10 +295,25 @@ def collect_finished() -> None:
         job.registered = user_models.register(job.name, folder)
 
 
+def progress_fraction(job: Job) -> float:
+    """Share of the job done: by time budget (trainings) or by steps (the loss lab)."""
+    if not job.running:
+        return 1.0
+    run = job.current
+    done = sum(r.finished is not None for r in job.runs)
+    if "steps" in job.settings:
+        share = (run.last_step.step if run.last_step else 0) / job.settings["steps"]
+    else:
+        share = (run.last_step.seconds if run.last_step else 0.0) / (job.settings["minutes"] * 60)
+    return min(1.0, (done + min(1.0, share)) / len(job.runs))
+
+
 def status_text(job: Job) -> str:
     run = job.current
     if job.running and run.last_step is None:
-        return "Starting: reading the data and building the network…"
+        if run.validations:
+            return "Scored the starting model; the first training step is running…"
+        return "Starting: building the network (and scoring the starting model when fine-tuning)…"
     parts = []
     if run.last_step is not None:
         step = run.last_step

@@ -181,13 +181,13 @@ def test_loss_lab_trains_bce_then_dice_and_overlays_them():
     at = start_app(PAGE)
     at.session_state[training.TEST_HOOK] = True
     at.radio(key="tr_mode").set_value("Loss lab (teaching)").run()
-    at.number_input(key="tr_lab_minutes").set_value(0.05).run()
+    at.select_slider(key="tr_lab_steps").set_value(10).run()
     at.button(key="tr_lab_start").click().run()
     job = job_of(at)
     at = wait_until(at, lambda: not job.running, "both runs")
     at.run()
     assert not at.exception, at.exception
-    assert [r.finished.reason for r in job.runs] == ["time", "time"]
+    assert [(r.finished.reason, r.finished.steps) for r in job.runs] == [("done", 10), ("done", 10)]
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     names = " ".join(trace["name"] for trace in spec["data"])
     assert "Binary cross-entropy" in names and "Dice" in names
