@@ -236,9 +236,9 @@ else:
     c1, c2 = st.columns(2)
     lab_steps = c1.select_slider("Training steps per loss", [10, 20, 40, 60, 80, 100, 150, 200], 100,
                                  key="tr_lab_steps",
-                                 help="Each loss trains this many steps of 4 crops (about a minute each on a "
-                                      "quiet 2-core CPU). A budget in steps, not minutes, makes the comparison "
-                                      "the same on a busy server.")
+                                 help="Each loss trains this many steps of 4 crops (100 steps took 82 s on the "
+                                      "project's busy 2-core CPU). A budget in steps, not minutes, makes the "
+                                      "comparison the same on a busy server, only slower.")
     lab_encoder = training.TEST_ENCODER if st.session_state.get(training.TEST_HOOK) else training.encoders()[0]
     c2.caption(f"Network: U-Net with {training.ENCODER_NAMES[lab_encoder]} from scratch; 128-pixel crops, no "
                "augmentation, learning rate 2e-3, seed 0.")

@@ -304,7 +304,8 @@ def progress_fraction(job: Job) -> float:
     if "steps" in job.settings:
         share = (run.last_step.step if run.last_step else 0) / job.settings["steps"]
     else:
-        share = (run.last_step.seconds if run.last_step else 0.0) / (job.settings["minutes"] * 60)
+        left = run.last_step.seconds_left if run.last_step else None
+        share = 0.0 if left is None else 1.0 - left / (job.settings["minutes"] * 60)
     return min(1.0, (done + min(1.0, share)) / len(job.runs))
 
 

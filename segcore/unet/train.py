@@ -7,9 +7,11 @@ saves ``OUT/last.pt``; the best epoch by validation IoU is exported to
 ``OUT/best/`` in smp's ``save_pretrained`` layout (fp16 safetensors) with a
 ``card.json``. ``--resume`` continues from ``OUT/last.pt``.
 
-``--minutes M`` bounds the run's wall time: the budget is checked between
-steps; when it is spent, one last validation pass runs (if any step came
-after the previous one) and the run ends, keeping the best export. A stop
+``--minutes M`` bounds the training's wall time: counted from the end of the
+setup (reading the data, building the network), checked between steps (a
+step is not started unless it should end within the budget); when it is
+spent, one last validation pass runs (if any step came after the previous
+one) and the run ends, keeping the best export. A stop
 request (:func:`train`'s ``stop``) ends a run the same way. ``best/`` and
 ``last.pt`` are replaced atomically, so a run that fails or is stopped
 never loses the last good model.
@@ -512,7 +514,7 @@ def train(config: TrainConfig, argv: list[str] | None = None, *, data: TrainingD
 
     def seconds_left(step: int, rate: float) -> float | None:
         if budget_s is not None:
-            return max(0.0, budget_s - run_seconds())
+            return max(0.0, budget_s - training_seconds())
         return (total_steps - step) / rate if rate > 0 else None
 
     reason = "done"
@@ -551,6 +553,12 @@ def train(config: TrainConfig, argv: list[str] | None = None, *, data: TrainingD
         emit(Validated(epoch, step, row["train_loss"], scores, improved, run_seconds(),
                        preview[0] if preview else None, val_set[0].name))
 
+    # The budget counts from here: reading the data and building the network are not training.
+    budget_start = time.perf_counter()
+
+    def training_seconds() -> float:
+        return time.perf_counter() - budget_start
+
     if config.validate_first and start_epoch == 0:
         validate_and_keep(0, [])
     network.train()
@@ -563,11 +571,11 @@ def train(config: TrainConfig, argv: list[str] | None = None, *, data: TrainingD
                 reason = "stopped"
                 break
             # A step is not started unless it should end within the budget.
-            if budget_s is not None and run_seconds() + (np.mean(step_times) if step_times else 0.0) > budget_s:
+            if budget_s is not None and training_seconds() + (np.mean(step_times) if step_times else 0.0) > budget_s:
                 reason = "time"
                 break
             step_start = time.perf_counter()
-            schedule.tick(run_seconds())
+            schedule.tick(training_seconds())
             images, masks = batch(train_set, weights, config.batch_size, aug, rng)
             x = torch.from_numpy(images).to(device)
             y = torch.from_numpy(masks).to(device)
@@ -653,5 +661,8 @@ def main(argv: list[str] | None = None) -> int:
     except SegcoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if best["val_iou"] < 0:
+        print("error: the run ended before its first validation pass; nothing was exported", file=sys.stderr)
+        return 1
     print(json.dumps(best, indent=2))
     return 0
