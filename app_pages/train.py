@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -172,7 +174,8 @@ if mode == "Train on your data":
                               help="'auto' trains on a CUDA GPU when the server has one, else Apple MPS, else the "
                                    "CPU.")
         name = st.text_input("Model name", key="tr_name", max_chars=60,
-                             placeholder=f"{'fine-tuned' if init == 'bundled' else 'from scratch'}, {loss}",
+                             placeholder=f"{'fine-tuned' if init == 'bundled' else 'from scratch'}, {loss}, "
+                                         f"{time.strftime('%H:%M')}",
                              help="How the model is listed on the U-Net and Compare pages (this session only).")
     lr = (3e-4 if init == "bundled" else 2e-3) if lr_choice == "auto" else float(lr_choice)
     settings = {"init": init, "encoder": encoder, "loss": loss, "minutes": float(minutes), "crop": int(crop),
@@ -182,7 +185,8 @@ if mode == "Train on your data":
                       disabled=busy or data is None,
                       help="One training per session; it runs in the background, so you can visit other pages.")
     if start and not busy and data is not None:
-        label = name.strip() or f"{'fine-tuned' if init == 'bundled' else 'from scratch'}, {loss}, {data.name}"
+        label = name.strip() or f"{'fine-tuned' if init == 'bundled' else 'from scratch'}, {loss}, " \
+                                 f"{time.strftime('%H:%M')}"
         if training.start_training(data, settings, label) is None:
             st.warning(training.busy_message(), icon=":material/hourglass_top:")
         else:

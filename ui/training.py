@@ -192,8 +192,23 @@ class Job:
         return None if finished is None else finished.best_folder
 
 
+def _wait_for_warmup() -> None:
+    """Let the server's warm-up (ui.warmup) finish its imports before this thread imports PyTorch.
+
+    Two threads importing torch and scikit-learn/SciPy at once were seen to
+    hang a busy server (SciPy looks at a half-imported torch module); the
+    warm-up takes seconds, so a training waits for it instead.
+    """
+    from ui import warmup
+
+    thread = warmup._thread
+    if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+        thread.join(timeout=300)
+
+
 def _work(job: Job, configs: list) -> None:
     try:
+        _wait_for_warmup()
         for run, config in zip(job.runs, configs):
             if job.stop.is_set():
                 break
