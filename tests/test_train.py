@@ -414,6 +414,7 @@ def tiny_data(n_train: int = 3, n_val: int = 1) -> TrainingData:
     return TrainingData(samples[:n_train], samples[n_train:], "synthetic", {"method": "test"})
 
 
+@pytest.mark.slow
 def test_events_come_in_order_and_validation_has_a_preview(tmp_path):
     events = []
     best = train(tiny_config(tmp_path / "out", epochs=2), [], data=tiny_data(), callback=events.append)
@@ -431,6 +432,7 @@ def test_events_come_in_order_and_validation_has_a_preview(tmp_path):
     assert finished.best_folder == tmp_path / "out" / "best"
 
 
+@pytest.mark.slow
 def test_stop_ends_the_run_after_one_last_validation_and_keeps_the_model(tmp_path):
     events = []
     steps_done = lambda: sum(isinstance(e, Step) for e in events)  # noqa: E731
@@ -442,6 +444,7 @@ def test_stop_ends_the_run_after_one_last_validation_and_keeps_the_model(tmp_pat
     assert load_model(finished.best_folder, device="cpu").network is not None
 
 
+@pytest.mark.slow
 def test_a_stop_before_any_step_leaves_no_model_and_no_error(tmp_path):
     import threading
 
@@ -452,6 +455,7 @@ def test_a_stop_before_any_step_leaves_no_model_and_no_error(tmp_path):
     assert events[-1].reason == "stopped" and events[-1].steps == 0 and events[-1].best_folder is None
 
 
+@pytest.mark.slow
 def test_time_budget_stops_the_run_and_keeps_the_best(dataset, tmp_path):
     out = tmp_path / "out"
     previous_threads = torch.get_num_threads()
@@ -473,6 +477,7 @@ def test_minutes_must_be_positive():
     assert parse_args(["--data", "d", "--out", "o", "--minutes", "2"]).minutes == 2.0
 
 
+@pytest.mark.slow
 def test_a_failing_run_keeps_the_last_good_model(tmp_path):
     out = tmp_path / "out"
 
@@ -500,6 +505,7 @@ def write_flat_dataset(root: Path, n: int = 6) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_a_flat_folder_is_split_by_image_and_the_split_is_in_the_card(tmp_path, capsys):
     data = write_flat_dataset(tmp_path / "flat")
     out = tmp_path / "out"
@@ -523,6 +529,7 @@ def test_a_flat_folder_is_split_by_image_and_the_split_is_in_the_card(tmp_path, 
     assert [s.name for s in split_samples(again, 0.34, 3)[1]] == split["val_ids"]
 
 
+@pytest.mark.slow
 def test_init_bundled_names_the_shipped_model_and_fine_tunes_it(tmp_path):
     assert init_folder("bundled") == BUNDLED_MODELS["nuclei"] == init_folder("nuclei")
     assert init_folder("some/folder") == Path("some/folder")

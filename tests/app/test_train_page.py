@@ -13,6 +13,7 @@ import time
 import pytest
 
 pytest.importorskip("segmentation_models_pytorch")
+pytestmark = pytest.mark.slow  # each test starts the app; most train a tiny network
 
 from tests import zips  # noqa: E402
 from tests.app.conftest import start_app  # noqa: E402
@@ -124,7 +125,11 @@ def test_stop_ends_the_run_and_keeps_the_best_model():
     at = tiny(start_app(PAGE), minutes=10)
     at.button(key="tr_start").click().run()
     job = job_of(at)
+    at.switch_page("app_pages/threshold.py").run()  # the run goes on while the visitor is elsewhere
+    assert not at.exception and job.running
+    at.switch_page("app_pages/train.py").run()
     at = wait_until(at, lambda: len(job.runs[0].steps) >= 2 or not job.running, "two steps")
+    assert job.running and at.session_state["tr_minutes"] == 10  # the settings survived the visit
     at.button(key="tr_stop").click().run()
     at = wait_until(at, lambda: not job.running, "the run to stop")
     at.run()
