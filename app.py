@@ -37,6 +37,7 @@ navigation = st.navigation(
             st.Page(PAGES / "region_growing.py", title="Region growing", icon=":material/grain:"),
             st.Page(PAGES / "kmeans.py", title="K-means clustering", icon=":material/palette:"),
             st.Page(PAGES / "unet.py", title="U-Net", icon=":material/neurology:"),
+            st.Page(PAGES / "train.py", title="Train a U-Net", icon=":material/model_training:"),
             st.Page(PAGES / "edges.py", title="Edges (Canny)", icon=":material/draw:"),
             st.Page(PAGES / "watershed.py", title="Watershed & instances", icon=":material/water_drop:"),
         ],

@@ -9,7 +9,7 @@ import streamlit as st
 import segcore
 from segcore import viz
 from segcore.compare import DEFAULT_PRESETS, PRESETS, agreement_matrix, rows_to_csv, score_rows
-from ui import charts, display, runner, state
+from ui import display, runner, state, user_models
 
 cur = state.current()
 display.page_header(
@@ -19,7 +19,10 @@ display.page_header(
     cur,
 )
 
-chosen = st.multiselect("Methods", list(PRESETS), default=list(DEFAULT_PRESETS), key="cmp_methods",
+yours = user_models.presets()  # "Your model: <name>", trained on the training page in this session
+if "cmp_methods" in st.session_state:  # a trained model whose files were swept is no longer offered
+    st.session_state["cmp_methods"] = [m for m in st.session_state["cmp_methods"] if m in PRESETS or m in yours]
+chosen = st.multiselect("Methods", list(PRESETS) + list(yours), default=list(DEFAULT_PRESETS), key="cmp_methods",
                         help="Each method runs with the parameters in its name; open its own page to tune it.")
 overlay_mode = display.overlay_choice("cmp_overlay")
 if not chosen:
@@ -53,7 +56,8 @@ def draw(label: str, result) -> None:
     tile[label].image(pictures[label], caption=f"{label} · {display.run_time_text(result)}", width="stretch")
 
 
-results, failures = runner.run_presets(cur.image, cur.key, chosen, on_result=draw, progress=tile_progress)
+results, failures = runner.run_presets(cur.image, cur.key, chosen, on_result=draw, progress=tile_progress,
+                                       presets=yours)
 for label, message in failures.items():
     tile[label].error(f"{label}: {message}", icon=":material/error:")
 if not results:

@@ -64,8 +64,12 @@ def run_presets(image: np.ndarray, labels: Sequence[str], *,
                 progress: Callable[[float, str], None] | None = None,
                 run: Callable[[Preset], SegmentationResult] | None = None,
                 on_result: Callable[[str, SegmentationResult], None] | None = None,
+                presets: Mapping[str, Preset] | None = None,
                 ) -> tuple[dict[str, SegmentationResult], dict[str, str]]:
     """Run each preset on the image, in order; returns (results, failures).
+
+    ``presets`` looks labels up in more presets than :data:`PRESETS` (e.g. a
+    session's own trained models); :data:`PRESETS` otherwise.
 
     A preset that refuses this image (a :class:`SegcoreError`) lands in
     ``failures`` as its message instead of stopping the others; an unknown
@@ -73,7 +77,7 @@ def run_presets(image: np.ndarray, labels: Sequence[str], *,
     (the app passes its cached runner); ``on_result(label, result)`` is
     called as soon as each result is ready, so a caller can show it.
     """
-    presets = [get_preset(label) for label in labels]
+    presets = [presets[label] if presets is not None and label in presets else get_preset(label) for label in labels]
     results: dict[str, SegmentationResult] = {}
     failures: dict[str, str] = {}
     for i, preset in enumerate(presets):

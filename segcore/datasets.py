@@ -509,3 +509,53 @@ def read_pair(pair: Pair) -> PairArrays:
         except SegcoreError as error:
             raise type(error)(f"labels of {pair.id}: {error}") from None
     return PairArrays(image, mask, instances)
+
+
+# ------------------------------------------------------------ named files in a zip
+
+
+def read_zip_files(data: bytes, wanted: Iterable[str], *, limits: ZipLimits = ZipLimits()) -> dict[str, bytes]:
+    """The entries named in ``wanted`` (file names, at the top or in one top folder) of a zip in memory.
+
+    Used for archives that are not datasets (a model's ``config.json``,
+    ``model.safetensors``, ``card.json``). The same rules as :func:`read_zip`:
+    the whole archive is refused (:class:`ArchiveError`) for too many
+    entries, too large a declared size or a zip bomb's compression ratio;
+    unsafe names (absolute, ``..``, links, encrypted) are never read; an
+    entry is never decompressed past its declared size. Names not found are
+    missing from the result.
+    """
+    wanted = set(wanted)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
+        raise ArchiveError(f"this file is not a zip archive we can read ({error})") from None
+    found: dict[str, bytes] = {}
+    with archive:
+        infos = archive.infolist()
+        if len(infos) > limits.max_entries:
+            raise ArchiveError(f"the archive has {len(infos)} entries; at most {limits.max_entries} are accepted")
+        if sum(info.file_size for info in infos) > limits.max_total_bytes:
+            raise ArchiveError(f"the archive would unpack to more than {limits.max_total_bytes / 2**20:.0f} MB")
+        for info in infos:
+            ratio = info.file_size / max(info.compress_size, 1)
+            if info.file_size >= limits.ratio_min_bytes and ratio > limits.max_ratio:
+                raise ArchiveError(f"{info.filename!r} is compressed {ratio:.0f}:1, as in a zip bomb; "
+                                   f"the archive is refused (at most {limits.max_ratio:.0f}:1)")
+        safe = [info for info in infos if not info.filename.endswith("/")
+                and _unsafe_name_reason(info.filename) is None and not _is_symlink(info)
+                and not info.flag_bits & 0x1]
+        root = _common_folder([info.filename for info in safe])
+        for info in safe:
+            name = info.filename[len(root):]
+            if name not in wanted or name in found:
+                continue
+            try:
+                with archive.open(info) as handle:
+                    content = handle.read(info.file_size + 1)
+            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError) as error:
+                raise ArchiveError(f"{name} cannot be unpacked ({error})") from None
+            if len(content) != info.file_size:
+                raise ArchiveError(f"{name}: its size differs from what the archive declares; refused")
+            found[name] = content
+    return found

@@ -390,3 +390,224 @@ def test_training_with_ema_border_weights_and_stain_exports_the_average(dataset,
     assert torch.allclose(exported[key].float(), average[key].half().float())
     assert not torch.allclose(average[key], state["model"][key])
     assert load_model(out / "best").network is not None
+
+
+# --- one training function: budget, stop, events, data folders ------------------------------
+
+from segcore import datasets  # noqa: E402
+from segcore.unet.data import holdout_region, samples_from_dataset, split_samples  # noqa: E402
+from segcore.unet.model import BUNDLED_MODELS  # noqa: E402
+from segcore.unet.train import (Finished, Started, Step, TrainingData, Validated, init_folder,  # noqa: E402
+                                quick_config, train)
+from tests import zips  # noqa: E402
+
+
+def tiny_config(out: Path, **overrides):
+    values = dict(encoder=TINY_ENCODER, decoder_channels=[16] * 5, crop=64, batch_size=2, steps_per_epoch=2,
+                  device="cpu", amp="off", init=None, minutes=None, epochs=3)
+    values.update(overrides)
+    return quick_config(out, fine_tune=False, **values)
+
+
+def tiny_data(n_train: int = 3, n_val: int = 1) -> TrainingData:
+    samples = [make_sample(seed=i) for i in range(n_train + n_val)]
+    return TrainingData(samples[:n_train], samples[n_train:], "synthetic", {"method": "test"})
+
+
+@pytest.mark.slow
+def test_events_come_in_order_and_validation_has_a_preview(tmp_path):
+    events = []
+    best = train(tiny_config(tmp_path / "out", epochs=2), [], data=tiny_data(), callback=events.append)
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["Started", "Step", "Step", "Validated", "Step", "Step", "Validated", "Finished"]
+    started, finished = events[0], events[-1]
+    assert isinstance(started, Started) and (started.n_train, started.n_val, started.steps_per_epoch) == (3, 1, 2)
+    steps = [e for e in events if isinstance(e, Step)]
+    assert [s.step for s in steps] == [1, 2, 3, 4] and all(s.steps_per_second > 0 for s in steps)
+    assert steps[-1].seconds_left is not None and steps[-1].seconds_left >= 0
+    validated = [e for e in events if isinstance(e, Validated)]
+    assert validated[0].preview.dtype == np.uint8 and validated[0].preview.shape == (64, 64)
+    assert isinstance(finished, Finished) and finished.reason == "done" and finished.steps == 4
+    assert finished.best["val_iou"] == best["val_iou"] == max(v.scores["val_iou"] for v in validated)
+    assert finished.best_folder == tmp_path / "out" / "best"
+
+
+@pytest.mark.slow
+def test_stop_ends_the_run_after_one_last_validation_and_keeps_the_model(tmp_path):
+    events = []
+    steps_done = lambda: sum(isinstance(e, Step) for e in events)  # noqa: E731
+    train(tiny_config(tmp_path / "out", epochs=1000, steps_per_epoch=5), [], data=tiny_data(),
+          callback=events.append, stop=lambda: steps_done() >= 3)
+    finished = events[-1]
+    assert finished.reason == "stopped" and finished.steps == 3
+    assert [type(e).__name__ for e in events[-2:]] == ["Validated", "Finished"]  # the partial epoch is scored
+    assert load_model(finished.best_folder, device="cpu").network is not None
+
+
+@pytest.mark.slow
+def test_a_stop_before_any_step_leaves_no_model_and_no_error(tmp_path):
+    import threading
+
+    stop = threading.Event()
+    stop.set()
+    events = []
+    train(tiny_config(tmp_path / "out"), [], data=tiny_data(), callback=events.append, stop=stop)
+    assert events[-1].reason == "stopped" and events[-1].steps == 0 and events[-1].best_folder is None
+
+
+@pytest.mark.slow
+def test_time_budget_stops_the_run_and_keeps_the_best(dataset, tmp_path):
+    out = tmp_path / "out"
+    previous_threads = torch.get_num_threads()
+    try:  # 0.003 minutes: the budget is spent after the first steps, long before 1000 epochs
+        code = main(train_args(dataset, out, epochs=1000) + ["--minutes", "0.003"])
+    finally:
+        torch.set_num_threads(previous_threads)
+    assert code == 0
+    _, rows = read_log(out)
+    assert 1 <= len(rows) < 1000
+    card = json.loads((out / "best" / "card.json").read_text())
+    assert card["training"]["time_budget_minutes"] == 0.003
+    assert load_model(out / "best", device="cpu").network is not None
+
+
+def test_minutes_must_be_positive():
+    with pytest.raises(SystemExit):
+        parse_args(["--data", "d", "--out", "o", "--minutes", "0"])
+    assert parse_args(["--data", "d", "--out", "o", "--minutes", "2"]).minutes == 2.0
+
+
+@pytest.mark.slow
+def test_a_failing_run_keeps_the_last_good_model(tmp_path):
+    out = tmp_path / "out"
+
+    def explode_after_first_validation(event):
+        if isinstance(event, Validated):
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        train(tiny_config(out, epochs=5), [], data=tiny_data(), callback=explode_after_first_validation)
+    assert sorted(p.name for p in (out / "best").iterdir()) == ["card.json", "config.json", "model.safetensors"]
+    assert not (out / "best.tmp").exists()
+    assert load_model(out / "best", device="cpu").network is not None
+
+
+def write_flat_dataset(root: Path, n: int = 6) -> Path:
+    """images/ + masks/ with n synthetic pairs, one image without a mask and one empty mask."""
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    for seed in range(n):
+        sample = make_image((64, 64), n_objects=3, radius=(6, 10), seed=seed)
+        cv2.imwrite(str(root / "images" / f"c{seed}.png"), sample.image[..., ::-1])
+        mask = sample.mask if seed else np.zeros_like(sample.mask)
+        cv2.imwrite(str(root / "masks" / f"c{seed}.png"), mask.astype(np.uint8) * 255)
+    cv2.imwrite(str(root / "images" / "lonely.png"), np.zeros((8, 8), np.uint8))
+    return root
+
+
+@pytest.mark.slow
+def test_a_flat_folder_is_split_by_image_and_the_split_is_in_the_card(tmp_path, capsys):
+    data = write_flat_dataset(tmp_path / "flat")
+    out = tmp_path / "out"
+    args = ["--data", str(data), "--out", str(out), "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2",
+            "--crop", "64", "--encoder", TINY_ENCODER, "--decoder-channels", "16,16,16,16,16", "--device", "cpu",
+            "--amp", "off", "--val-fraction", "0.34", "--seed", "3"]
+    previous_threads = torch.get_num_threads()
+    try:
+        assert main(args) == 0
+    finally:
+        torch.set_num_threads(previous_threads)
+    err = capsys.readouterr().err
+    assert "skipped images/lonely.png" in err and "c0: the mask is empty" in err
+    training = json.loads((out / "best" / "card.json").read_text())["training"]
+    split = training["split"]
+    assert split["method"] == "automatic, by image" and split["val_fraction"] == 0.34 and split["seed"] == 3
+    assert len(split["val_ids"]) == 2 and training["train_images"] == 4 and training["val_images"] == 2
+    assert split["skipped"] == 1
+    # The same seed gives the same split.
+    again = samples_from_dataset(datasets.find_pairs(data)).samples
+    assert [s.name for s in split_samples(again, 0.34, 3)[1]] == split["val_ids"]
+
+
+@pytest.mark.slow
+def test_init_bundled_names_the_shipped_model_and_fine_tunes_it(tmp_path):
+    assert init_folder("bundled") == BUNDLED_MODELS["nuclei"] == init_folder("nuclei")
+    assert init_folder("some/folder") == Path("some/folder")
+    config = quick_config(tmp_path / "out", fine_tune=True, crop=64, batch_size=2, steps_per_epoch=1, epochs=1,
+                          minutes=None, device="cpu", amp="off")
+    assert config.init == "bundled" and config.encoder == "tu-resnet10t"
+    events = []
+    best = train(config, [], data=tiny_data(2, 1), callback=events.append)
+    assert 0 <= best["val_iou"] <= 1
+    # Fine-tuning scores the bundled model before the first step: the start is a candidate for the best.
+    first = next(e for e in events if isinstance(e, Validated))
+    assert (first.epoch, first.step) == (0, 0) and best["val_iou"] >= first.scores["val_iou"]
+    card = json.loads((tmp_path / "out" / "best" / "card.json").read_text())
+    assert card["training"]["initialised_from"] == "bundled"
+
+
+def test_split_samples_is_by_image_seeded_and_refuses_fewer_than_two():
+    samples = [make_sample(seed=i) for i in range(10)]
+    train_set, val_set = split_samples(samples, 0.2, seed=0)
+    assert len(train_set) == 8 and len(val_set) == 2
+    assert {s.name for s in train_set}.isdisjoint({s.name for s in val_set})
+    assert [s.name for s in split_samples(samples, 0.2, seed=0)[1]] == [s.name for s in val_set]
+    assert [s.name for s in split_samples(samples, 0.2, seed=1)[1]] != [s.name for s in val_set]
+    assert [len(part) for part in split_samples(samples[:2], 0.9)] == [1, 1]  # one on each side at least
+    with pytest.raises(InvalidParameterError, match="at least 2 usable image/mask pairs.*found 1"):
+        split_samples(samples[:1])
+
+
+def test_samples_from_a_messy_zip_skip_bad_pairs_with_reasons():
+    prepared = samples_from_dataset(datasets.read_zip(zips.messy_zip()))
+    assert [s.name for s in prepared.samples] == ["cell00", "cell01", "cell02", "cell03"]
+    reasons = dict(prepared.skipped)
+    assert "refused" in reasons["../evil.png"] and "symbolic link" in reasons["images/link.png"]
+    assert "notes.txt" in " ".join(reasons) and "small" in reasons and "broken" in reasons
+    assert prepared.samples[0].image.shape == (40, 48, 3) and prepared.samples[0].mask.dtype == bool
+
+
+def test_empty_and_full_masks_are_warned_but_used():
+    entries = {f"images/e.png": zips.png(np.zeros((20, 20), np.uint8)), "masks/e.png": zips.png(np.zeros((20, 20), np.uint8)),
+               "images/f.png": zips.png(np.zeros((20, 20), np.uint8)),
+               "masks/f.png": zips.png(np.full((20, 20), 255, np.uint8))}
+    prepared = samples_from_dataset(datasets.read_zip(zips.make_zip(entries)))
+    assert len(prepared.samples) == 2
+    assert prepared.warnings == ["e: the mask is empty (no foreground)", "f: the mask is all foreground"]
+
+
+def test_hostile_zips_are_refused_before_anything_is_read():
+    with pytest.raises(datasets.ArchiveError, match="zip bomb"):
+        datasets.read_zip(zips.bomb_zip())
+    with pytest.raises(datasets.ArchiveError, match="zip bomb"):
+        datasets.read_zip_files(zips.bomb_zip(), ["images/a.png"])
+    with pytest.raises(datasets.ArchiveError, match="not a zip"):
+        datasets.read_zip_files(b"hello", ["config.json"])
+
+
+def test_read_zip_files_takes_named_files_only_from_safe_entries():
+    data = zips.add_symlink(zips.make_zip({"model/config.json": b"{}", "model/card.json": b"{}",
+                                           "model/other.bin": b"x"}), "model/model.safetensors", "/etc/passwd")
+    found = datasets.read_zip_files(data, ["config.json", "model.safetensors", "card.json"])
+    assert found == {"config.json": b"{}", "card.json": b"{}"}  # the link is never read
+    evil = zips.make_zip({"../config.json": b"{}", "model.safetensors": b"w"})
+    assert datasets.read_zip_files(evil, ["config.json", "model.safetensors"]) == {"model.safetensors": b"w"}
+
+
+def test_images_smaller_than_the_crop_are_padded():
+    small = make_sample(size=20)
+    image, mask = augment(small, Augmentation(crop=64), np.random.default_rng(0))
+    assert image.shape == (3, 64, 64) and mask.shape == (64, 64)
+    assert 0 < mask.mean() < 1
+
+
+def test_holdout_region_keeps_a_strip_the_network_never_sees():
+    sample = make_sample(size=64)
+    wide = Sample("w", np.zeros((40, 100, 3), np.uint8), np.zeros((40, 100), bool))
+    train_part, val_part = holdout_region(wide)
+    assert train_part.image.shape == (40, 80, 3) and val_part.image.shape == (40, 20, 3)
+    train_part, val_part = holdout_region(sample)
+    assert train_part.mask.shape[1] + val_part.mask.shape[1] == 64
+    np.testing.assert_array_equal(np.hstack([train_part.mask, val_part.mask]), sample.mask)
+    with pytest.raises(InvalidParameterError, match="at least 16x16"):
+        holdout_region(Sample("t", np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), bool)))

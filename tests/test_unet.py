@@ -604,8 +604,8 @@ def test_loss_values_match_their_formulas():
     p = torch.sigmoid(logits)
     inter, total_p, total_g = (p * target).sum(), p.sum(), target.sum()
     bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
-    dice = 1 - (2 * inter + 1) / (total_p + total_g + 1)
-    iou = 1 - (inter + 1) / (total_p + total_g - inter + 1)
+    dice = 1 - 2 * inter / (total_p + total_g)  # smp's losses: no smoothing term
+    iou = 1 - inter / (total_p + total_g - inter)
     assert make_loss("bce")(logits, target).item() == pytest.approx(bce.item(), rel=1e-6)
     assert make_loss("dice")(logits, target).item() == pytest.approx(dice.item(), rel=1e-6)
     assert make_loss("iou")(logits, target).item() == pytest.approx(iou.item(), rel=1e-6)
@@ -624,24 +624,42 @@ def test_losses_accept_half_logits_and_backpropagate():
 
 
 def test_unknown_loss_lists_the_choices():
-    assert LOSSES == ("bce", "dice", "bce+dice", "iou", "bce+lovasz")
+    assert LOSSES == ("bce", "dice", "bce+dice", "focal", "iou", "lovasz", "bce+lovasz")
     with pytest.raises(InvalidParameterError,
-                       match="unknown loss 'focal'; choose one of bce, dice, bce\\+dice, iou, bce\\+lovasz"):
-        make_loss("focal")
+                       match="unknown loss 'hinge'; choose one of bce, dice, bce\\+dice, focal, iou, lovasz, "):
+        make_loss("hinge")
 
 
-def test_lovasz_hinge_is_zero_when_confidently_right_and_one_minus_iou_scaled_otherwise():
-    from segcore.unet.losses import lovasz_hinge
-
+def test_lovasz_is_zero_when_confidently_right_and_one_minus_iou_scaled_otherwise():
     target = torch.zeros(1, 1, 4, 4)
     target[0, 0, :2] = 1
-    assert lovasz_hinge((2 * target - 1) * 5, target).item() == 0.0
+    lovasz = make_loss("lovasz")
+    assert lovasz((2 * target - 1) * 5, target).item() == 0.0
     # Undecided logits (0): every pixel's error is 1, so the loss is the whole Jaccard loss, 1.
-    assert lovasz_hinge(torch.zeros_like(target), target).item() == pytest.approx(1.0)
+    assert lovasz(torch.zeros_like(target), target).item() == pytest.approx(1.0)
     # Everything foreground with margin 1: background errors are 2, IoU is 0.5, loss 2 * (1 - 0.5).
-    assert lovasz_hinge(torch.ones_like(target), target).item() == pytest.approx(1.0)
+    assert lovasz(torch.ones_like(target), target).item() == pytest.approx(1.0)
     assert make_loss("bce+lovasz")(torch.ones_like(target), target).item() == pytest.approx(
         torch.nn.functional.binary_cross_entropy_with_logits(torch.ones_like(target), target).item() + 1.0)
+
+
+def test_focal_loss_discounts_easy_pixels():
+    target = torch.zeros(1, 1, 4, 4)
+    target[0, 0, 0, 0] = 1
+    easy = (2 * target - 1) * 3  # every pixel right with a margin
+    bce, focal = make_loss("bce"), make_loss("focal")
+    assert 0 < focal(easy, target).item() < 0.1 * bce(easy, target).item()
+
+
+def test_border_weights_scale_the_cross_entropy_term_only():
+    torch.manual_seed(1)
+    logits = torch.randn(1, 1, 6, 6)
+    target = (torch.rand(1, 1, 6, 6) > 0.5).float()
+    weight = torch.full_like(target, 2.0)
+    assert make_loss("bce")(logits, target, weight).item() == pytest.approx(2 * make_loss("bce")(logits, target).item())
+    both = make_loss("bce+dice")
+    assert both(logits, target, weight).item() == pytest.approx(
+        2 * make_loss("bce")(logits, target).item() + make_loss("dice")(logits, target).item(), rel=1e-6)
 
 
 def test_model_load_time_is_reported_and_only_paid_once(tmp_path, rng):

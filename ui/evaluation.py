@@ -48,7 +48,9 @@ def extra_unet_models() -> dict[str, Preset]:
     until then there are none. Whatever this returns is offered next to the
     Compare page's presets.
     """
-    return {}
+    from ui import user_models
+
+    return user_models.presets()
 
 
 def method_choices() -> dict[str, Preset]:

@@ -33,8 +33,11 @@ HUB_OFF = ("Models from the Hugging Face Hub are switched off on this server: th
 
 
 def sources() -> list[str]:
-    """The model sources offered: a server folder only when the operator configured some."""
-    return [BUNDLED] + ([FOLDER] if settings().model_folders else []) + [UPLOAD, HUB]
+    """The model sources offered: a server folder only when the operator configured some;
+    the models trained in this session ("Your model: <name>", :mod:`ui.user_models`) after the bundled one."""
+    from ui import user_models
+
+    return [BUNDLED] + list(user_models.available()) + ([FOLDER] if settings().model_folders else []) + [UPLOAD, HUB]
 
 
 @st.cache_resource(show_spinner=False)
@@ -126,11 +129,15 @@ def _session_folder() -> SessionFolder:
 
 
 def _save_uploaded(files) -> str | None:
-    by_name = {f.name: f for f in files or []}
+    from ui.user_models import unpack_model_zip
+
+    by_name = unpack_model_zip(files or [])
+    if by_name is None:
+        return None
     weights = [n for n in by_name if n.endswith(".safetensors")]
     if "config.json" not in by_name or not weights:
         if files:
-            st.warning("Both config.json and a .safetensors weights file are needed.")
+            st.warning("Both config.json and a .safetensors weights file are needed (or a zip holding them).")
         return None
     sweep_uploads()
     digest = hashlib.sha256()
@@ -144,6 +151,12 @@ def _save_uploaded(files) -> str | None:
         if "card.json" in by_name:
             (folder / "card.json").write_bytes(by_name["card.json"].getvalue())
         (folder / "model.safetensors").write_bytes(by_name[weights[0]].getvalue())
+    try:  # the card and config come from a visitor: schema-checked before the model is offered
+        read_card(folder)
+    except (InvalidCardError, OSError) as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        st.error(f"This model was refused: {error}", icon=":material/error:")
+        return None
     return str(folder)
 
 
@@ -151,9 +164,16 @@ def _save_uploaded(files) -> str | None:
 
 def model_picker() -> str | None:
     """Widgets for the model source; returns what to pass as ``model=`` (None while incomplete or refused)."""
-    source = st.radio("Model", sources(), key="unet_source", horizontal=False)
+    offered = sources()
+    if st.session_state.get("unet_source") not in offered:  # e.g. a trained model whose files were swept
+        st.session_state.pop("unet_source", None)
+    source = st.radio("Model", offered, key="unet_source", horizontal=False)
     if source == BUNDLED:
         return DEFAULT_MODEL
+    if source.startswith("Your model: "):
+        from ui import user_models
+
+        return user_models.available().get(source)
     if source == FOLDER:
         choices = folder_choices()
         if not choices:
@@ -167,8 +187,8 @@ def model_picker() -> str | None:
             st.error(NOT_OFFERED, icon=":material/block:")
             return None
     if source == UPLOAD:
-        files = st.file_uploader("config.json and model.safetensors (card.json optional)", type=["json", "safetensors"],
-                                 accept_multiple_files=True, key="unet_upload")
+        files = st.file_uploader("config.json and model.safetensors (card.json optional), or a model zip",
+                                 type=["json", "safetensors", "zip"], accept_multiple_files=True, key="unet_upload")
         return _save_uploaded(files)
     if not settings().allow_hub_downloads:
         st.warning(HUB_OFF, icon=":material/cloud_off:")

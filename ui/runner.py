@@ -89,8 +89,11 @@ def try_all_thresholds(image: np.ndarray, image_key: str, polarity: str) -> dict
 def run_presets(image: np.ndarray, image_key: str, labels: list[str], *,
                 on_result: Callable[[str, SegmentationResult], None] | None = None,
                 progress: Callable[[str], Progress | None] | None = None,
+                presets: dict | None = None,
                 ) -> tuple[dict[str, SegmentationResult], dict[str, str]]:
     """:func:`segcore.compare.run_presets` through the cache; returns (results, failures).
+
+    ``presets``: more presets by label (the session's trained models).
 
     ``on_result(label, result)`` is called as each result is ready.
     ``progress(label)`` may return a progress callback for that method (the
@@ -109,7 +112,7 @@ def run_presets(image: np.ndarray, image_key: str, labels: list[str], *,
         if bar is not None:
             bar.progress(fraction, text=message[:1].upper() + message[1:] + "…")
 
-    results, failures = run_all(image, labels, run=run_one, on_result=on_result, progress=overall)
+    results, failures = run_all(image, labels, run=run_one, on_result=on_result, progress=overall, presets=presets)
     if bar is not None:
         bar.empty()
     return results, failures

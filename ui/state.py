@@ -261,10 +261,11 @@ def sidebar() -> None:
 # charts, buttons, downloads, uploads and click components (Streamlit refuses
 # to have their values set) and views that restart with each image (tabs,
 # animation frames, worked-example waves).
-PAGE_KEY_PREFIXES = ("cmp_", "th_", "rg_", "km_", "unet_", "ed_", "ws_", "rb_", "mx_", "ev_")
+PAGE_KEY_PREFIXES = ("cmp_", "th_", "rg_", "km_", "unet_", "ed_", "ws_", "rb_", "mx_", "ev_", "tr_")
 NOT_SETTINGS = re.compile(
     r"_(chart|fig|hist|bars|agreement|seconds|sizes|palette|grid|imbalance|dist|breakdown|ap|paired"  # charts
-    r"|csv|json|dl_mask|dl_overlay|upload|zip|click|add|clear|undo|elbow|run|cancel"  # buttons, files, components
+    r"|csv|json|dl_mask|dl_overlay|download|upload|zip|click|add|clear|undo|elbow"  # files, components
+    r"|run|cancel|start|stop|use"  # buttons
     r"|tab|frame|watch_seed|ex_wave_\d+)$"  # views
     r"|_open_"  # the Evaluate page's "open in Compare" buttons
 )

@@ -267,3 +267,97 @@ def batch(samples: list[Sample], weights: np.ndarray, size: int, aug: Augmentati
     images = np.stack([p[0] for p in pairs])
     masks = np.stack([p[1] if p[1].ndim == 3 else p[1][None] for p in pairs])
     return images, masks
+
+
+# --- datasets from segcore.datasets (folders, zips, the bundled sample) --------------------
+
+
+@dataclass
+class Prepared:
+    """Decoded samples from a dataset, and what was left out or looks wrong, for a person."""
+
+    samples: list[Sample]
+    skipped: list[tuple[str, str]]  # (file or pair, reason): not used
+    warnings: list[str]  # used, but worth a look (empty or all-foreground masks)
+
+
+def samples_from_dataset(dataset, *, border_weight: float = 0.0, limit: int | None = None) -> Prepared:
+    """Decode the pairs of a :class:`segcore.datasets.Dataset` into :class:`Sample` objects.
+
+    A pair that cannot be read, or whose mask is not the image's size, is
+    skipped with the reason (the others go on); the dataset's own skipped
+    files are listed too. An empty or all-foreground mask is kept with a
+    warning: it still teaches the network what background (or foreground)
+    looks like, but a whole set of them teaches nothing. The modality comes
+    from the pair's ``modality`` group (index.csv), else ``"unknown"``.
+    """
+    from ..datasets import read_pair
+    from ..errors import SegcoreError
+
+    skipped = [(item.name, item.reason) for item in dataset.skipped]
+    samples: list[Sample] = []
+    warnings: list[str] = []
+    for pair in dataset.pairs:
+        if limit is not None and len(samples) >= limit:
+            break
+        try:
+            arrays = read_pair(pair)
+        except SegcoreError as error:
+            skipped.append((pair.id, str(error)))
+            continue
+        mask = arrays.mask > 0
+        if not mask.any():
+            warnings.append(f"{pair.id}: the mask is empty (no foreground)")
+        elif mask.all():
+            warnings.append(f"{pair.id}: the mask is all foreground")
+        sample = Sample(pair.id, arrays.image, mask, str(pair.groups.get("modality", "unknown")))
+        if border_weight > 0:
+            labels = arrays.instances if arrays.instances is not None else ndimage.label(mask)[0]
+            sample.weights = border_weights(labels.astype(np.int32), border_weight).astype(np.float16)
+        samples.append(sample)
+    return Prepared(samples, skipped, warnings)
+
+
+MIN_PAIRS = 2
+
+
+def split_samples(samples: list[Sample], val_fraction: float = 0.2, seed: int = 0
+                  ) -> tuple[list[Sample], list[Sample]]:
+    """Split by image, at random with ``seed``: about ``val_fraction`` of the images validate.
+
+    At least one image goes to each side; fewer than :data:`MIN_PAIRS`
+    images is refused with a message saying what was found.
+    """
+    if not 0 < val_fraction < 1:
+        raise InvalidParameterError(f"the validation fraction must be between 0 and 1, not {val_fraction}")
+    if len(samples) < MIN_PAIRS:
+        raise InvalidParameterError(
+            f"training needs at least {MIN_PAIRS} usable image/mask pairs (one to train on, one to validate); "
+            f"found {len(samples)}")
+    order = np.random.default_rng(seed).permutation(len(samples))
+    n_val = min(len(samples) - 1, max(1, int(round(val_fraction * len(samples)))))
+    val = sorted(order[:n_val].tolist())
+    chosen = set(val)
+    return [s for i, s in enumerate(samples) if i not in chosen], [samples[i] for i in val]
+
+
+def holdout_region(sample: Sample, fraction: float = 0.2) -> tuple[Sample, Sample]:
+    """Split one image into a training part and a held-out validation strip.
+
+    The strip is the last ``fraction`` of the longer side (the right or the
+    bottom edge); the network never sees it while training, so its score
+    says how well the model does on pixels it did not learn from.
+    """
+    h, w = sample.mask.shape
+    if min(h, w) < 16:
+        raise InvalidParameterError(f"the image is {w}x{h} pixels; at least 16x16 is needed to hold out a region")
+    axis = 1 if w >= h else 0
+    length = sample.mask.shape[axis]
+    cut = length - max(8, int(round(fraction * length)))
+    parts = []
+    for region, part in ((slice(0, cut), "training region"), (slice(cut, length), "held-out region")):
+        index = (slice(None), region) if axis == 1 else (region, slice(None))
+        parts.append(Sample(f"{sample.name} ({part})", np.ascontiguousarray(sample.image[index]),
+                            np.ascontiguousarray(sample.mask[index]), sample.modality,
+                            weights=None if sample.weights is None else np.ascontiguousarray(sample.weights[index])))
+    return parts[0], parts[1]

@@ -7,9 +7,29 @@ saves ``OUT/last.pt``; the best epoch by validation IoU is exported to
 ``OUT/best/`` in smp's ``save_pretrained`` layout (fp16 safetensors) with a
 ``card.json``. ``--resume`` continues from ``OUT/last.pt``.
 
+``--minutes M`` bounds the training's wall time: counted from the end of the
+setup (reading the data, building the network), checked between steps (a
+step is not started unless it should end within the budget); when it is
+spent, one last validation pass runs (if any step came after the previous
+one) and the run ends, keeping the best export. A stop
+request (:func:`train`'s ``stop``) ends a run the same way. ``best/`` and
+``last.pt`` are replaced atomically, so a run that fails or is stopped
+never loses the last good model.
+
+The data folder is either ``train/`` + ``val/`` (each with ``images/`` and
+``masks/``) or one flat dataset (``images/`` + ``masks/``, or ``name.png`` +
+``name_mask.png``; see :mod:`segcore.datasets`) split by image at random
+(``--val-fraction``, ``--seed``); the split is recorded in the card.
+
+:func:`train` is the one training loop: the command line and the dashboard's
+training page both call it; the page passes its data in memory
+(:class:`TrainingData`) and follows the run through typed events
+(:class:`Started`, :class:`Step`, :class:`Validated`, :class:`Finished`).
+
 Example (the bundled model's command is in its card)::
 
     python -m segcore.train --data ../shared/data/dsb2018 --out runs/nuclei --epochs 60
+    python -m segcore.train --data my_cells/ --out runs/mine --init bundled --minutes 2
 """
 
 from __future__ import annotations
@@ -24,14 +44,15 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from ..errors import InvalidParameterError, SegcoreError
-from .data import MODALITY_WEIGHTS, Augmentation, Sample, batch, load_split, sampling_weights
+from .data import (MODALITY_WEIGHTS, Augmentation, Sample, batch, load_split, samples_from_dataset,
+                   sampling_weights, split_samples)
 from .losses import LOSSES, make_loss
-from .model import CARD_FILE, DEFAULT_ARCHITECTURE, LoadedModel, build_network, resolve_device
+from .model import BUNDLED_MODELS, CARD_FILE, DEFAULT_ARCHITECTURE, LoadedModel, build_network, resolve_device
 
 LOG_FIELDS = [
     "epoch", "step", "lr", "train_loss", "val_iou", "val_dice",
@@ -66,6 +87,93 @@ class TrainConfig:
     border_weight: float = 0.0
     stain: float = 0.0
     modality_weights: dict[str, float] = field(default_factory=dict)
+    minutes: float | None = None  # wall-clock budget; None: run all epochs
+    val_fraction: float = 0.2  # share of the images that validate, for a flat (unsplit) data folder
+    augment: bool = True  # False: plain random crops with flips and 90-degree turns only
+    class_name: str = "nucleus"  # the foreground's name in the card
+    validate_first: bool = False  # score the starting weights too (fine-tuning: the start may stay the best)
+
+
+# --- events: what a caller of train() sees while it runs --------------------------------------
+
+
+@dataclass(frozen=True)
+class Started:
+    n_train: int
+    n_val: int
+    device: str
+    precision: str
+    steps_per_epoch: int
+    split: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    step: int  # optimiser steps so far (this run and the ones it resumed)
+    epoch: int
+    loss: float
+    lr: float
+    seconds: float  # wall time of this run so far
+    steps_per_second: float  # over the last few steps, validation excluded
+    seconds_left: float | None  # to the time budget, else an estimate for the planned steps
+
+
+@dataclass(frozen=True)
+class Validated:
+    epoch: int
+    step: int
+    train_loss: float
+    scores: dict[str, float]  # val_iou, val_dice and val_iou_<modality>
+    improved: bool
+    seconds: float
+    preview: np.ndarray | None  # (h, w) uint8 probability x 255 of the first validation image, at most 256 px
+    preview_name: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    best: dict[str, Any]
+    reason: str  # "done" (all epochs), "time" (budget spent) or "stopped"
+    seconds: float
+    steps: int
+    best_folder: Path | None  # None when no validation pass ever ran
+
+
+Event = Started | Step | Validated | Finished
+
+
+@dataclass
+class TrainingData:
+    """Samples to train and validate on, with where they came from (recorded in the card)."""
+
+    train: list[Sample]
+    val: list[Sample]
+    source: str
+    split: dict[str, Any]
+
+
+def load_data(config: TrainConfig) -> TrainingData:
+    """The data of ``config.data``: ``train/`` + ``val/``, or one flat dataset split by image."""
+    from ..datasets import find_pairs
+
+    root = Path(config.data)
+    if (root / "train").is_dir() and (root / "val").is_dir():
+        train_set = load_split(root, "train", limit=config.limit_train, border_weight=config.border_weight)
+        val_set = load_split(root, "val", limit=config.limit_val)
+        return TrainingData(train_set, val_set, str(root), {"method": "the folder's train/ and val/"})
+    if not root.is_dir() or not (any(root.glob("*.*")) or (root / "images").is_dir()):
+        raise InvalidParameterError(
+            f"expected {root}/train and {root}/val (each with images/ and masks/), or one dataset folder "
+            f"({root}/images + {root}/masks, or name.png + name_mask.png files)")
+    prepared = samples_from_dataset(find_pairs(root), border_weight=config.border_weight)
+    for name, reason in prepared.skipped:
+        print(f"skipped {name}: {reason}", file=sys.stderr)
+    for warning in prepared.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    train_set, val_set = split_samples(prepared.samples, config.val_fraction, config.seed)
+    split = {"method": "automatic, by image", "val_fraction": config.val_fraction, "seed": config.seed,
+             "val_ids": [s.name for s in val_set], "skipped": len(prepared.skipped)}
+    return TrainingData(train_set[: config.limit_train], val_set[: config.limit_val], str(root), split)
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
@@ -73,7 +181,9 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
         prog="python -m segcore.train",
         description="Train a binary U-Net (segmentation-models-pytorch) on images + masks.",
     )
-    parser.add_argument("--data", required=True, help="folder with train/{images,masks} and val/{images,masks}")
+    parser.add_argument("--data", required=True,
+                        help="folder with train/{images,masks} and val/{images,masks}, or one dataset folder "
+                             "(images/ + masks/, or name.png + name_mask.png) split by --val-fraction")
     parser.add_argument("--out", required=True, help="output folder (log.csv, last.pt, best/)")
     parser.add_argument("--encoder", default=TrainConfig.encoder, help="smp encoder name (default %(default)s)")
     parser.add_argument("--decoder-channels", default=",".join(map(str, DEFAULT_ARCHITECTURE["decoder_channels"])),
@@ -97,7 +207,17 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--limit-val", type=int, default=None, help="use only the first N validation images")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     parser.add_argument("--init", default=None, metavar="MODEL_DIR",
-                        help="start from the weights of a saved model (save_pretrained folder) to fine-tune it")
+                        help="start from the weights of a saved model (save_pretrained folder, or 'bundled' "
+                             "for the shipped nuclei model) to fine-tune it")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="wall-clock budget: stop after M minutes (checked between steps) plus one "
+                             "validation pass, keeping the best model")
+    parser.add_argument("--val-fraction", type=float, default=0.2,
+                        help="share of the images held out for validation when --data is one flat dataset "
+                             "(by image, seeded; default %(default)s)")
+    parser.add_argument("--no-augment", dest="augment", action="store_false",
+                        help="plain random crops (flips and 90-degree turns only), no colour or zoom changes")
+    parser.add_argument("--class-name", default="nucleus", help="the foreground's name in the card")
     parser.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                         help="validate and export an exponential moving average of the weights "
                              "(e.g. 0.999; 0: off)")
@@ -113,6 +233,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     values = vars(args)
     values["decoder_channels"] = [int(v) for v in str(values["decoder_channels"]).split(",") if v]
     values["modality_weights"] = _parse_weights(values["modality_weights"])
+    if values["minutes"] is not None and values["minutes"] <= 0:
+        parser.error("--minutes must be positive")
     return TrainConfig(**values)
 
 
@@ -154,6 +276,37 @@ def learning_rate_factor(step: int, total: int, warmup: int) -> float:
     return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+# Encoders that train fast enough on a CPU for a few-minute run, fastest first (bench/bench_train.py
+# measures them); tu-resnet10t is the bundled model's, the only one that can be fine-tuned from it.
+CPU_ENCODERS = ("tu-mobilenetv3_small_100", "tu-mobilenetv3_large_100", "tu-resnet10t")
+
+
+def quick_config(out: str | Path, *, data: str = "(in memory)", fine_tune: bool = True, **overrides: Any
+                 ) -> TrainConfig:
+    """Settings for a short run (the training page's defaults; the benchmarks use them too).
+
+    Two minutes of batch-4 256-pixel crops, a validation pass every 10
+    steps, a short warm-up; fine-tuning starts from the bundled model with a
+    learning rate 7x lower than training from scratch, so the first steps do
+    not undo what it knows, and scores the bundled model first: when no
+    step beats it on the validation images, the result is the bundled model.
+    """
+    values: dict[str, Any] = dict(
+        data=str(data), out=str(out), epochs=100_000, steps_per_epoch=10, batch_size=4, crop=256,
+        lr=3e-4 if fine_tune else 2e-3, warmup_steps=10, minutes=2.0, init="bundled" if fine_tune else None,
+        loss="bce+dice", validate_first=fine_tune,
+    )
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def init_folder(init: str) -> Path:
+    """The folder ``--init`` names: ``bundled`` (or a bundled model's name) or a path."""
+    if init == "bundled":
+        return BUNDLED_MODELS["nuclei"]
+    return BUNDLED_MODELS.get(init, Path(init))
+
+
 def _load_initial_weights(network, folder: Path) -> None:
     """Copy a saved model's weights (fp16 or fp32 safetensors) into ``network``."""
     from safetensors.torch import load_file
@@ -167,8 +320,18 @@ def _load_initial_weights(network, folder: Path) -> None:
         raise InvalidParameterError(f"--init {folder}: the weights do not fit this architecture ({error})") from error
 
 
-def validate(network, device, samples: list[Sample], threshold: float, precision: str) -> dict[str, Any]:
-    """Mean per-image foreground IoU and Dice on whole validation images, and per modality."""
+PREVIEW_SIDE = 256
+
+
+def validate(network, device, samples: list[Sample], threshold: float, precision: str,
+             preview: list | None = None) -> dict[str, Any]:
+    """Mean per-image foreground IoU and Dice on whole validation images, and per modality.
+
+    With a list as ``preview``, the first image's probabilities (uint8, at
+    most :data:`PREVIEW_SIDE` pixels on a side) are appended to it.
+    """
+    import cv2
+
     from ..metrics import dice, iou
     from .inference import predict_probabilities
 
@@ -177,12 +340,18 @@ def validate(network, device, samples: list[Sample], threshold: float, precision
     network.eval()
     per_modality: dict[str, list[float]] = {}
     ious, dices = [], []
-    for sample in samples:
+    for index, sample in enumerate(samples):
         probs = predict_probabilities(loaded, sample.image, precision=precision)[0]
         pred = probs > threshold
         ious.append(iou(sample.mask, pred))
         dices.append(dice(sample.mask, pred))
         per_modality.setdefault(sample.modality, []).append(ious[-1])
+        if index == 0 and preview is not None:
+            scale = min(1.0, PREVIEW_SIDE / max(probs.shape))
+            small = probs if scale == 1.0 else cv2.resize(
+                probs, (max(1, round(probs.shape[1] * scale)), max(1, round(probs.shape[0] * scale))),
+                interpolation=cv2.INTER_AREA)
+            preview.append(np.clip(small * 255.0 + 0.5, 0, 255).astype(np.uint8))
     network.train()
     scores = {"val_iou": float(np.mean(ious)), "val_dice": float(np.mean(dices))}
     for modality, values in per_modality.items():
@@ -194,27 +363,80 @@ def export(network, folder: Path, card: dict[str, Any]) -> None:
     """Write ``folder`` in smp's save_pretrained layout with fp16 weights, plus ``card.json``.
 
     Halving the weights halves the file; loading casts them back to float32.
+    The files are written to a sibling folder first and swapped in, so a
+    crash mid-write leaves the previous export whole.
     """
-    import torch
+    import shutil
+
     from safetensors.torch import save_file
 
-    folder.mkdir(parents=True, exist_ok=True)
-    network.save_pretrained(str(folder))
+    staging = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    network.save_pretrained(str(staging))
     state = {k: v.detach().to("cpu") for k, v in network.state_dict().items()}
     state = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in state.items()}
-    save_file(state, str(folder / "model.safetensors"), metadata={"format": "pt"})
-    (folder / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
-    readme = folder / "README.md"  # smp writes a generic hub card; ours is card.json + the repo README
+    save_file(state, str(staging / "model.safetensors"), metadata={"format": "pt"})
+    (staging / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n")
+    readme = staging / "README.md"  # smp writes a generic hub card; ours is card.json + the repo README
     if readme.is_file():
         readme.unlink()
-    del torch
+    previous = folder.with_name(folder.name + ".old")
+    shutil.rmtree(previous, ignore_errors=True)
+    if folder.exists():
+        folder.replace(previous)
+    staging.replace(folder)
+    shutil.rmtree(previous, ignore_errors=True)
 
 
-def train(config: TrainConfig, argv: list[str] | None = None) -> dict[str, Any]:
-    """Run training as configured; returns the best validation scores."""
+class _Schedule:
+    """The learning-rate factor: warm-up then cosine, over steps or over the time budget.
+
+    With a budget, the warm-up ends after ``warmup`` steps or 5% of the
+    budget, whichever comes first, and the cosine follows the share of the
+    budget spent (:meth:`tick` updates it between steps).
+    """
+
+    def __init__(self, total_steps: int, warmup: int, budget_s: float | None) -> None:
+        self.total, self.warmup, self.budget = total_steps, warmup, budget_s
+        self.spent = 0.0
+
+    def tick(self, seconds: float) -> None:
+        self.spent = seconds
+
+    def __call__(self, step: int) -> float:
+        if self.budget is None:
+            return learning_rate_factor(step, self.total, self.warmup)
+        share = min(1.0, self.spent / self.budget)
+        if step < self.warmup and share < 0.05:
+            return max((step + 1) / self.warmup, share / 0.05)
+        progress = min(1.0, max(0.0, (share - 0.05) / 0.95))
+        return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _should_stop(stop) -> bool:
+    if stop is None:
+        return False
+    return bool(stop.is_set() if hasattr(stop, "is_set") else stop())
+
+
+def train(config: TrainConfig, argv: list[str] | None = None, *, data: TrainingData | None = None,
+          callback: Callable[[Event], None] | None = None, stop=None) -> dict[str, Any]:
+    """Run training as configured; returns the best validation scores.
+
+    ``data``: samples in memory (else read from ``config.data``).
+    ``callback(event)``: called with each :class:`Started`, :class:`Step`,
+    :class:`Validated` and :class:`Finished` event, in the training thread.
+    ``stop``: a ``threading.Event`` or a function returning True to end the
+    run early (checked between steps; the run then validates once and keeps
+    the best model, as when ``config.minutes`` is spent).
+    """
     import torch
     from tqdm import tqdm
 
+    started = time.perf_counter()
+    budget_s = None if config.minutes is None else config.minutes * 60.0
+    emit = callback or (lambda event: None)
     if config.threads:
         torch.set_num_threads(config.threads)
     out = Path(config.out)
@@ -223,9 +445,12 @@ def train(config: TrainConfig, argv: list[str] | None = None) -> dict[str, Any]:
     amp_dtype = _amp_dtype(device, config.amp)
     precision = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[amp_dtype]
 
-    print(f"loading data from {config.data} ...", file=sys.stderr)
-    train_set = load_split(config.data, "train", limit=config.limit_train, border_weight=config.border_weight)
-    val_set = load_split(config.data, "val", limit=config.limit_val)
+    if data is None:
+        print(f"loading data from {config.data} ...", file=sys.stderr)
+        data = load_data(config)
+    train_set, val_set = data.train, data.val
+    if not train_set or not val_set:
+        raise InvalidParameterError("training needs at least one training and one validation image")
     weights = sampling_weights(train_set, config.modality_weights)
     steps_per_epoch = config.steps_per_epoch or math.ceil(len(train_set) / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
@@ -237,17 +462,22 @@ def train(config: TrainConfig, argv: list[str] | None = None) -> dict[str, Any]:
                         decoder_channels=list(config.decoder_channels))
     network = build_network(architecture)
     if config.init:
-        _load_initial_weights(network, Path(config.init))
+        _load_initial_weights(network, init_folder(config.init))
     network = network.to(device)
     if device.type == "cpu":
         network = network.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(network.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: learning_rate_factor(s, total_steps, config.warmup_steps))
+    schedule = _Schedule(total_steps, config.warmup_steps, budget_s)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16)
     loss_fn = make_loss(config.loss)
     rng = np.random.default_rng(config.seed)
-    aug = Augmentation(crop=config.crop, stain=config.stain)
+    if config.augment:
+        aug = Augmentation(crop=config.crop, stain=config.stain)
+    else:  # crops, flips and 90-degree turns only (augment() always does those)
+        aug = Augmentation(crop=config.crop, scale=(1.0, 1.0), gamma=(1.0, 1.0), contrast=(1.0, 1.0),
+                           brightness=0.0, p_invert=0.0, p_gray=0.0, p_channel_shuffle=0.0, p_blur=0.0,
+                           noise_std=0.0)
     # The average of the weights over the last ~1/(1 - decay) steps: validated
     # and exported instead of the raw weights, it smooths out the noise of the
     # last steps (torch's own EMA helper).
@@ -277,14 +507,75 @@ def train(config: TrainConfig, argv: list[str] | None = None) -> dict[str, Any]:
         with log_path.open("w", newline="") as handle:
             csv.DictWriter(handle, LOG_FIELDS).writeheader()
     (out / "config.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
+    emit(Started(len(train_set), len(val_set), str(device), precision, steps_per_epoch, dict(data.split)))
 
-    started = time.perf_counter()
+    def run_seconds() -> float:
+        return time.perf_counter() - started
+
+    def seconds_left(step: int, rate: float) -> float | None:
+        if budget_s is not None:
+            return max(0.0, budget_s - training_seconds())
+        return (total_steps - step) / rate if rate > 0 else None
+
+    reason = "done"
+    step = start_epoch * steps_per_epoch
+    step_times: list[float] = []
+
+    def validate_and_keep(epoch: int, losses: list[float]) -> None:
+        """One validation pass: log row, best/ export when improved, last.pt, a Validated event."""
+        nonlocal best
+        judged = network if averaged is None else averaged.module
+        preview: list[np.ndarray] = []
+        scores = validate(judged, device, val_set, config.threshold, precision, preview=preview)
+        elapsed = elapsed_before + time.perf_counter() - started
+        row = {"epoch": epoch, "step": step, "lr": scheduler.get_last_lr()[0],
+               "train_loss": float(np.mean(losses)) if losses else float("nan"), "seconds": round(elapsed, 1),
+               **scores}
+        with log_path.open("a", newline="") as handle:
+            csv.DictWriter(handle, LOG_FIELDS, extrasaction="ignore").writerow(
+                {k: (f"{v:.5f}" if isinstance(v, float) else v) for k, v in row.items()})
+        improved = scores["val_iou"] > best["val_iou"]
+        print(f"epoch {epoch}: loss {row['train_loss']:.4f}  val IoU {scores['val_iou']:.4f}  "
+              f"Dice {scores['val_dice']:.4f}  ({elapsed / 60:.1f} min){'  *best*' if improved else ''}",
+              file=sys.stderr, flush=True)
+        if improved:
+            best = {**scores, "epoch": epoch}
+            export(judged, out / "best", _card(config, architecture, best, elapsed, device, precision,
+                                                 len(train_set), len(val_set), steps_per_epoch, argv, data))
+        torch.save({
+            "model": network.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+            "numpy_rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state(),
+            "epoch": epoch, "best": json.dumps(best), "elapsed": elapsed,
+            **({"ema": averaged.state_dict()} if averaged is not None else {}),
+        }, checkpoint_path.with_suffix(".tmp"))
+        checkpoint_path.with_suffix(".tmp").replace(checkpoint_path)  # a kill mid-write keeps the last one
+        emit(Validated(epoch, step, row["train_loss"], scores, improved, run_seconds(),
+                       preview[0] if preview else None, val_set[0].name))
+
+    # The budget counts from here: reading the data and building the network are not training.
+    budget_start = time.perf_counter()
+
+    def training_seconds() -> float:
+        return time.perf_counter() - budget_start
+
+    if config.validate_first and start_epoch == 0:
+        validate_and_keep(0, [])
     network.train()
     for epoch in range(start_epoch + 1, config.epochs + 1):
         losses = []
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}", file=sys.stderr,
-                   leave=False, dynamic_ncols=True)
+                   leave=False, dynamic_ncols=True, disable=callback is not None)
         for _ in bar:
+            if _should_stop(stop):
+                reason = "stopped"
+                break
+            # A step is not started unless it should end within the budget.
+            if budget_s is not None and training_seconds() + (np.mean(step_times) if step_times else 0.0) > budget_s:
+                reason = "time"
+                break
+            step_start = time.perf_counter()
+            schedule.tick(training_seconds())
             images, masks = batch(train_set, weights, config.batch_size, aug, rng)
             x = torch.from_numpy(images).to(device)
             y = torch.from_numpy(masks).to(device)
@@ -303,49 +594,39 @@ def train(config: TrainConfig, argv: list[str] | None = None) -> dict[str, Any]:
             if averaged is not None:
                 averaged.update_parameters(network)
             losses.append(loss.item())
+            step += 1
+            step_times = (step_times + [time.perf_counter() - step_start])[-10:]
+            rate = len(step_times) / sum(step_times)
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
+            emit(Step(step, epoch, losses[-1], scheduler.get_last_lr()[0], run_seconds(), rate,
+                      seconds_left(step, rate)))
         bar.close()
+        if not losses:  # stopped or out of time right after the previous validation
+            break
 
-        judged = network if averaged is None else averaged.module
-        scores = validate(judged, device, val_set, config.threshold, precision)
-        elapsed = elapsed_before + time.perf_counter() - started
-        row = {"epoch": epoch, "step": epoch * steps_per_epoch, "lr": scheduler.get_last_lr()[0],
-               "train_loss": float(np.mean(losses)), "seconds": round(elapsed, 1), **scores}
-        with log_path.open("a", newline="") as handle:
-            csv.DictWriter(handle, LOG_FIELDS, extrasaction="ignore").writerow(
-                {k: (f"{v:.5f}" if isinstance(v, float) else v) for k, v in row.items()})
-        improved = scores["val_iou"] > best["val_iou"]
-        print(f"epoch {epoch}: loss {row['train_loss']:.4f}  val IoU {scores['val_iou']:.4f}  "
-              f"Dice {scores['val_dice']:.4f}  ({elapsed / 60:.1f} min){'  *best*' if improved else ''}",
-              file=sys.stderr, flush=True)
-        if improved:
-            best = {**scores, "epoch": epoch}
-            export(judged, out / "best", _card(config, architecture, best, elapsed, device, precision,
-                                                 len(train_set), len(val_set), steps_per_epoch, argv))
-        torch.save({
-            "model": network.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-            "numpy_rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state(),
-            "epoch": epoch, "best": json.dumps(best), "elapsed": elapsed,
-            **({"ema": averaged.state_dict()} if averaged is not None else {}),
-        }, checkpoint_path.with_suffix(".tmp"))
-        checkpoint_path.with_suffix(".tmp").replace(checkpoint_path)  # a kill mid-write keeps the last one
+        validate_and_keep(epoch, losses)
+        if reason != "done":
+            break
+    best_folder = out / "best" if (out / "best" / "model.safetensors").is_file() else None
+    emit(Finished(dict(best), reason, run_seconds(), step, best_folder))
     return best
 
 
 def _card(config: TrainConfig, architecture: dict[str, Any], best: dict[str, Any], elapsed: float, device,
-          precision: str, n_train: int, n_val: int, steps_per_epoch: int, argv: list[str] | None) -> dict[str, Any]:
+          precision: str, n_train: int, n_val: int, steps_per_epoch: int, argv: list[str] | None,
+          data: TrainingData | None = None) -> dict[str, Any]:
     command = "python -m segcore.train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     return {
-        "task": "binary segmentation (foreground = nuclei)",
-        "class_names": ["background", "nucleus"],
+        "task": f"binary segmentation (foreground = {config.class_name})",
+        "class_names": ["background", config.class_name],
         "classes": 1,
         "threshold": config.threshold,
         "normalization": "segcore",
         "architecture": architecture,
         "training": {
             "command": command,
-            "data": str(config.data),
+            "data": data.source if data is not None else str(config.data),
+            "split": data.split if data is not None else None,
             "train_images": n_train,
             "val_images": n_val,
             "epochs_planned": config.epochs,
@@ -358,6 +639,8 @@ def _card(config: TrainConfig, architecture: dict[str, Any], best: dict[str, Any
                          f"{config.warmup_steps} warm-up steps then cosine decay",
             "seed": config.seed,
             "initialised_from": config.init,
+            "time_budget_minutes": config.minutes,
+            "augmentation": config.augment,
             "ema_decay": config.ema or None,
             "border_weight_w0": config.border_weight or None,
             "stain_jitter": config.stain or None,
@@ -378,5 +661,8 @@ def main(argv: list[str] | None = None) -> int:
     except SegcoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if best["val_iou"] < 0:
+        print("error: the run ended before its first validation pass; nothing was exported", file=sys.stderr)
+        return 1
     print(json.dumps(best, indent=2))
     return 0
