@@ -9,7 +9,7 @@ import streamlit as st
 import segcore
 from segcore import viz
 from segcore.compare import DEFAULT_PRESETS, PRESETS, agreement_matrix, rows_to_csv, score_rows
-from ui import display, runner, state, user_models
+from ui import charts, display, runner, state, user_models
 
 cur = state.current()
 display.page_header(

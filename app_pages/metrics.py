@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-import segcore
 from segcore import metrics
 from segcore.compare import DEFAULT_PRESETS
 from ui import charts, display, runner, state

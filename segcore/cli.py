@@ -46,7 +46,7 @@ from tqdm import tqdm
 from . import datasets, evaluation, metrics, viz
 from .compare import Preset
 from .errors import InvalidParameterError, SegcoreError
-from .loading import load_image, load_mask
+from .loading import load_image
 from .registry import METHODS, get_method, segment
 from .result import SegmentationResult
 

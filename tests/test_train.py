@@ -568,7 +568,7 @@ def test_samples_from_a_messy_zip_skip_bad_pairs_with_reasons():
 
 
 def test_empty_and_full_masks_are_warned_but_used():
-    entries = {f"images/e.png": zips.png(np.zeros((20, 20), np.uint8)), "masks/e.png": zips.png(np.zeros((20, 20), np.uint8)),
+    entries = {"images/e.png": zips.png(np.zeros((20, 20), np.uint8)), "masks/e.png": zips.png(np.zeros((20, 20), np.uint8)),
                "images/f.png": zips.png(np.zeros((20, 20), np.uint8)),
                "masks/f.png": zips.png(np.full((20, 20), 255, np.uint8))}
     prepared = samples_from_dataset(datasets.read_zip(zips.make_zip(entries)))

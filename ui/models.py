@@ -204,7 +204,10 @@ def display_name(model: str | None) -> str:
         return str(model)
     path = Path(model)
     if path.is_relative_to(UPLOAD_ROOT):
-        return "your uploaded model"
+        from ui import user_models
+
+        trained = {folder: label for label, folder in user_models.available().items()}
+        return trained.get(str(path), "your uploaded model")
     labels = {value: label for label, value in folder_choices().items()} if settings().model_folders else {}
     return labels.get(str(path), path.name)
 
