@@ -67,11 +67,10 @@ def run_presets(image: np.ndarray, labels: Sequence[str], *,
                 ) -> tuple[dict[str, SegmentationResult], dict[str, str]]:
     """Run each preset on the image, in order; returns (results, failures).
 
-    A preset that refuses this image (a :class:`SegcoreError`) lands in
-    ``failures`` as its message instead of stopping the others; an unknown
-    label raises at once. ``run(preset)`` replaces ``preset.run(image)``
-    (the app passes its cached runner); ``on_result(label, result)`` is
-    called as soon as each result is ready, so a caller can show it.
+    A preset that refuses the image (a :class:`SegcoreError`) lands in ``failures``
+    as its message and the others go on; an unknown label raises at once.
+    ``run(preset)`` replaces ``preset.run(image)`` (the app passes its cached
+    runner); ``on_result(label, result)`` is called as each result is ready.
     """
     presets = [get_preset(label) for label in labels]
     results: dict[str, SegmentationResult] = {}
@@ -94,12 +93,7 @@ def run_presets(image: np.ndarray, labels: Sequence[str], *,
 
 def score_rows(truth: np.ndarray, results: Mapping[str, SegmentationResult], *,
                match: str = "oracle") -> list[dict[str, Any]]:
-    """One row of scores per method against the ground truth.
-
-    Binary methods are scored as they are; label outputs (clusters, regions)
-    are first matched to the truth's classes (``match="oracle"``: the best
-    one-to-one assignment, see :func:`segcore.metrics.match_labels`).
-    """
+    """One row of scores per method against the ground truth, by :func:`segcore.metrics.evaluate`."""
     rows = []
     for label, result in results.items():
         scores = metrics.evaluate(truth, result, match=match)
