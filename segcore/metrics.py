@@ -19,18 +19,15 @@ only in ``y_true``:
 - Dice (F1 score) = 2 TP / (2 TP + FP + FN) = 2 IoU / (1 + IoU)
 - precision = TP / (TP + FP), recall = TP / (TP + FN)
 
-**Empty masks.** When *both* masks are empty there was nothing to find and
-nothing was found: all four scores return ``empty_score`` (1.0 by default;
-pass ``float("nan")`` to leave such images out of a ``nanmean``). When
-*exactly one* is empty, all four scores are 0.0: a prediction that misses
-every object, or that finds objects where there are none, is wholly wrong.
-This equals scikit-learn's ``jaccard_score`` and ``f1_score`` with
-``zero_division=empty_score``. It differs from scikit-learn's precision and
-recall in one case each, so that the four scores agree on what an empty mask
-is worth: an empty prediction on a non-empty truth has precision 0.0 (not
-``zero_division``), and a non-empty prediction on an empty truth has recall
-0.0. Per class, the same rule gives a class absent from both arrays
-``empty_score`` and a class present in only one of them 0.0.
+**Empty masks.** Both empty: nothing to find, nothing found; all four return
+``empty_score`` (1.0 by default; ``float("nan")`` leaves such images out of a
+``nanmean``). Exactly one empty: all four are 0.0, since missing every object,
+or finding objects where there are none, is wholly wrong. This is
+scikit-learn's ``jaccard_score`` and ``f1_score`` with
+``zero_division=empty_score``; unlike its precision and recall, an empty
+prediction on a non-empty truth has precision 0.0 and a non-empty prediction
+on an empty truth recall 0.0, so that the four scores agree. Per class, a class
+absent from both arrays scores ``empty_score``, one present in only one 0.0.
 
 Classes
 -------
