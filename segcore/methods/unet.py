@@ -12,8 +12,8 @@ A binary model gives ``mask = probability > threshold`` and, with
 (``info["instances"]``, ``info["count"]``); a multi-class model gives the argmax
 class as ``labels`` and ``mask=None``. ``info["probabilities"]`` is the (H, W)
 float32 foreground probability (or the winning class's), and ``info`` also names
-the ``device``, ``precision``, ``model``, ``class_names`` and the
-``model_load_seconds`` of a first call.
+the ``device``, ``precision``, ``model`` and ``class_names``, and gives
+``model_load_seconds`` (the first call's load; near zero once the model is cached).
 """
 
 from __future__ import annotations
