@@ -67,10 +67,11 @@ def run_presets(image: np.ndarray, labels: Sequence[str], *,
                 ) -> tuple[dict[str, SegmentationResult], dict[str, str]]:
     """Run each preset on the image, in order; returns (results, failures).
 
-    A preset that refuses the image (a :class:`SegcoreError`) lands in ``failures``
-    as its message and the others go on; an unknown label raises at once.
-    ``run(preset)`` replaces ``preset.run(image)`` (the app passes its cached
-    runner); ``on_result(label, result)`` is called as each result is ready.
+    A preset that refuses this image (a :class:`SegcoreError`) lands in
+    ``failures`` as its message instead of stopping the others; an unknown
+    label raises at once. ``run(preset)`` replaces ``preset.run(image)``
+    (the app passes its cached runner); ``on_result(label, result)`` is
+    called as soon as each result is ready, so a caller can show it.
     """
     presets = [get_preset(label) for label in labels]
     results: dict[str, SegmentationResult] = {}
