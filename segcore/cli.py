@@ -3,13 +3,25 @@
 Commands
 --------
 ``segment IMAGE --method NAME [--set KEY=VALUE ...] --out MASK.png [--overlay OVERLAY.png] [--json INFO.json]``
-    Segment one image and write the result as a PNG (see :func:`output_image`
-    for what it holds), optionally the result drawn over the image and a
-    JSON record of the run.
+    Segment one image and write the result as a PNG, optionally the result
+    drawn over the image and a JSON record of the run (arrays of more than
+    1024 values, such as step images, are left out of it and listed in
+    ``info_left_out``). A result with a foreground mask and at most one
+    foreground label (thresholds, U-Net, two-cluster k-means, one-seed region
+    growing) is written as 0/255; any other as its labels, unchanged, in an
+    8-bit PNG up to 255 and a 16-bit one up to 65535 (read them back with
+    ``segcore.load_mask``).
 ``evaluate --images DIR --masks DIR [--labels DIR] --method SPEC [--method SPEC ...] [--match M] [--task T] [--json FILE] [--limit N] [--quiet] [--workers N | --scheduler ADDRESS]``
-    Run methods on every image that has a mask of the same name (without
-    extension) and print their mean pixel and instance scores, in process or
-    on Dask; see :func:`run_evaluate`.
+    Run methods on every image that has a mask of the same name (paired by
+    :func:`segcore.datasets.pair_folders`), score them with
+    :func:`segcore.evaluation.score_pair` and print the means per method. The
+    task is binary unless ``--task`` says otherwise: segcore's methods
+    separate objects from background, and a folder of instance labels cannot
+    be told from one of class labels. Pairs that cannot be scored are listed
+    on stderr and in the JSON's ``skipped`` and the run goes on. ``--workers
+    N`` runs on a local Dask cluster, ``--scheduler ADDRESS`` on an existing
+    one, with the same scores. ``--json`` writes
+    :func:`segcore.evaluation.report`, specs spelled as given.
 ``methods``
     List the registered methods with their titles and default parameters.
 
@@ -17,6 +29,7 @@ Values given with ``--set key=value`` and in method specs
 (``name:key=value,key=value``) are read as Python literals where they are
 one (numbers, ``True``/``False``/``None``, tuples and lists such as
 ``seeds=[(1,1),(5,6)]``) and kept as text otherwise (``algorithm=otsu``).
+Commas inside brackets or quotes do not separate parameters.
 
 Exit status: 0 on success; 2 for bad input (an unreadable image, an unknown
 method or parameter, a bad value, no pairs of files, nothing scored), reported as one line
@@ -83,8 +96,6 @@ class Command:
 def parse_value(text: str) -> Any:
     """A Python literal when ``text`` is one, else ``text`` itself (stripped).
 
-    Examples
-    --------
     >>> parse_value("5"), parse_value("0.5"), parse_value("True"), parse_value("otsu")
     (5, 0.5, True, 'otsu')
     >>> parse_value("[(1, 1), (5, 6)]")
@@ -100,13 +111,6 @@ def parse_value(text: str) -> Any:
 def parse_assignment(text: str) -> tuple[str, Any]:
     """Split ``"key=value"`` into the key and :func:`parse_value` of the value.
 
-    Raises
-    ------
-    InvalidParameterError
-        When there is no ``=`` or the key is not a parameter name.
-
-    Examples
-    --------
     >>> parse_assignment("tolerance=5")
     ('tolerance', 5)
     """
@@ -118,15 +122,8 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 
 def split_top_level(text: str, separator: str = ",") -> list[str]:
-    """Split ``text`` at ``separator`` outside brackets and quotes.
+    """Split ``text`` at ``separator`` outside brackets and quotes (unbalanced ones raise).
 
-    Raises
-    ------
-    InvalidParameterError
-        For unbalanced brackets or an unclosed quote.
-
-    Examples
-    --------
     >>> split_top_level("seeds=[(1,1),(2,2)],tolerance=5")
     ['seeds=[(1,1),(2,2)]', 'tolerance=5']
     """
@@ -168,18 +165,8 @@ def _collect_params(assignments: Sequence[str], where: str) -> dict[str, Any]:
 def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """Split a method spec ``name`` or ``name:key=value,key=value`` into name and parameters.
 
-    Commas inside brackets or quotes do not separate parameters, so
-    ``region_growing:seeds=[(1,1),(2,2)],tolerance=5`` gives two parameters.
-    The name is not checked here (:func:`segcore.get_method` does that).
+    The name is checked later, by :func:`segcore.get_method`.
 
-    Raises
-    ------
-    InvalidParameterError
-        For an empty name, nothing after ``:``, an item without ``=``, a
-        parameter given twice, or unbalanced brackets.
-
-    Examples
-    --------
     >>> parse_spec("threshold:algorithm=otsu,polarity=auto")
     ('threshold', {'algorithm': 'otsu', 'polarity': 'auto'})
     >>> parse_spec("kmeans")
@@ -256,21 +243,7 @@ def _writes_mask(result: SegmentationResult) -> bool:
 
 
 def output_image(result: SegmentationResult) -> np.ndarray:
-    """The array ``segment --out`` writes as PNG.
-
-    A result with a foreground mask and at most one foreground label
-    (thresholds, U-Net, two-cluster k-means, one-seed region growing) is
-    written as its mask, 0 for background and 255 for foreground. Any other
-    result is written as its labels: an 8-bit PNG for labels up to 255, a
-    16-bit PNG up to 65535, the values unchanged (so a viewer shows them
-    dark; read them back with ``segcore.load_mask`` or
-    ``cv2.imread(path, cv2.IMREAD_UNCHANGED)``).
-
-    Raises
-    ------
-    CommandLineError
-        For labels above 65535, which no PNG can hold.
-    """
+    """The array ``segment --out`` writes as PNG (module docstring); labels above 65535 raise."""
     if _writes_mask(result):
         return viz.mask_image(result.mask)
     largest = int(result.labels.max())
@@ -358,16 +331,9 @@ def run_segment(args: argparse.Namespace) -> int:
 
 
 def pair_files(images_dir: Path, masks_dir: Path) -> tuple[list[tuple[str, Path, Path]], int, int]:
-    """Images and masks with the same name without extension, sorted by that name.
+    """``(pairs, n_images_without_mask, n_masks_without_image)``; pairs are (stem, image path, mask path).
 
-    The pairing is :func:`segcore.datasets.pair_folders` (only files with an
-    image extension count; hidden files and names shared by two files are
-    skipped).
-
-    Returns
-    -------
-    pairs : list of (stem, image path, mask path)
-    n_images_without_mask, n_masks_without_image : int
+    Paired by :func:`segcore.datasets.pair_folders`, sorted by stem.
     """
     dataset = _dataset(images_dir, masks_dir)
     reasons = [item.reason for item in dataset.skipped]
@@ -447,36 +413,7 @@ def _positive_int(text: str) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    """Run ``evaluate``: every method on every paired image, scored by :func:`segcore.evaluation.score_pair`.
-
-    Each method is segmented with :func:`segcore.segment` and scored against
-    ``load_mask(mask, shape=image.shape)``. The task is binary by default:
-    segcore's methods separate objects from background, and a folder of
-    instance labels cannot be told from one of class labels, so the task is
-    stated (``--task``) rather than guessed.
-
-    In a binary task each row also holds the instance scores (``ap50``,
-    ``ap75``, ``dsb_score``, ``f1_50``, ``pq``) and the rules that gave the
-    true and predicted objects (``true_instances``, ``pred_instances``; see
-    :mod:`segcore.evaluation`).
-
-    Pairs that cannot be scored (an unreadable file, a mask of another size)
-    are listed on stderr and in the JSON's ``skipped``, and the run goes on;
-    the exit status is 2 only when nothing could be scored.
-
-    ``--workers N`` runs the pairs on a local Dask cluster of N processes,
-    ``--scheduler ADDRESS`` on an existing one; the scores are the same as in
-    process (rows are sorted by image, then method). The progress bar counts
-    finished images.
-
-    Prints a table of means per method; ``--json`` writes
-    :func:`segcore.evaluation.report`: ``{"summary": {SPEC: {"iou", "dice",
-    "pixel_accuracy", "precision", "recall", "mean_iou", "ap50", "ap75",
-    "dsb_score", "f1_50", "pq", "seconds", "n_images"}}, "images": [{"image":
-    stem, "method": SPEC, ...the same scores..., "seconds", ...}], "skipped":
-    [{"name", "reason"}], "match", "task", "images_dir", "masks_dir",
-    "labels_dir"}``, with specs spelled as given.
-    """
+    """Run ``evaluate`` (module docstring): every method on every paired image, means printed."""
     if len(set(args.specs)) != len(args.specs):
         raise CommandLineError("a --method spec is given twice")
     runs = [(text, *parse_spec(text)) for text in args.specs]

@@ -98,12 +98,7 @@ def run_presets(image: np.ndarray, labels: Sequence[str], *,
 
 def score_rows(truth: np.ndarray, results: Mapping[str, SegmentationResult], *,
                match: str = "oracle") -> list[dict[str, Any]]:
-    """One row of scores per method against the ground truth.
-
-    Binary methods are scored as they are; label outputs (clusters, regions)
-    are first matched to the truth's classes (``match="oracle"``: the best
-    one-to-one assignment, see :func:`segcore.metrics.match_labels`).
-    """
+    """One row of scores per method against the ground truth, by :func:`segcore.metrics.evaluate`."""
     rows = []
     for label, result in results.items():
         scores = metrics.evaluate(truth, result, match=match)

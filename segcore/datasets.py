@@ -292,13 +292,7 @@ def _read_index_file(path: Path, skipped: list[Skipped]) -> dict[str, dict[str, 
 
 def pair_folders(images_dir: str | Path, masks_dir: str | Path, labels_dir: str | Path | None = None,
                  *, index: str | Path | None = None) -> Dataset:
-    """Layout A from explicit folders: images and masks paired by stem.
-
-    Raises
-    ------
-    SegcoreError
-        When a folder does not exist.
-    """
+    """Layout A from explicit folders (labels optional); a missing folder raises ``SegcoreError``."""
     skipped: list[Skipped] = []
     folders = {"images": images_dir, "masks": masks_dir, "labels": labels_dir}
     entries: dict[str, list[_Entry]] = {}
@@ -316,13 +310,7 @@ def pair_folders(images_dir: str | Path, masks_dir: str | Path, labels_dir: str 
 
 
 def find_pairs(folder: str | Path) -> Dataset:
-    """The pairs in a dataset folder: layout A when it has ``images/`` and ``masks/``, else layout B.
-
-    Raises
-    ------
-    SegcoreError
-        When ``folder`` is not a folder.
-    """
+    """The pairs in a dataset folder: layout A when it has ``images/`` and ``masks/``, else layout B."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SegcoreError(f"{folder} is not a folder")
@@ -378,16 +366,9 @@ def _is_symlink(info: zipfile.ZipInfo) -> bool:
 
 
 def read_zip(data: bytes, *, limits: ZipLimits = ZipLimits()) -> Dataset:
-    """The pairs in a zip archive held in memory (either layout, optional index.csv).
+    """The pairs in a zip archive held in memory (either layout); sources are the entries' bytes.
 
-    Image, mask and label sources are the decompressed bytes of their
-    entries. See the module docstring for what is refused.
-
-    Raises
-    ------
-    ArchiveError
-        When the bytes are not a zip archive, or the archive as a whole is
-        refused (too many entries, too large, a compression ratio of a zip bomb).
+    What is refused or skipped is in the module docstring; a refused archive raises :class:`ArchiveError`.
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -486,13 +467,10 @@ def _describe(source: Source, name: str) -> str:
 
 
 def read_pair(pair: Pair) -> PairArrays:
-    """Decode one pair: the image, its mask (same size) and its instance labels when present.
+    """Decode one pair: the image, its mask and its instance labels when present.
 
-    Raises
-    ------
-    InvalidImageError, InvalidMaskError
-        For a file that cannot be read, or a mask or labels of another size
-        than the image; the message starts with the file's name.
+    A file that cannot be read, or a mask or labels of another size than the
+    image, raises ``InvalidImageError`` / ``InvalidMaskError`` naming the file.
     """
     try:
         image = load_image(pair.image)

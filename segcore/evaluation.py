@@ -75,12 +75,11 @@ _IN_FLIGHT_PER_WORKER = 2
 class PairScores:
     """The scores of every method on one pair.
 
-    ``rows`` holds one dict per method that ran (``image``, ``method``, the
-    :data:`PIXEL_KEYS`, ``seconds``, and in a binary task the
-    :data:`INSTANCE_KEYS`, ``ap_curve``, ``n_true``, ``n_pred``,
-    ``true_instances``, ``pred_instances``). ``skipped`` lists what could
-    not be scored: the whole pair (unreadable, wrong size) or one method
-    that failed on it.
+    ``rows``: one dict per method that ran (``image``, ``method``, the
+    :data:`PIXEL_KEYS`, ``seconds``; in a binary task also the
+    :data:`INSTANCE_KEYS`, ``ap_curve``, ``n_true``, ``n_pred`` and the instance
+    rules of the module docstring). ``skipped``: the whole pair (unreadable, wrong
+    size) or one method that failed on it.
     """
 
     id: str
@@ -132,10 +131,9 @@ def score_result(truth: np.ndarray, instances: np.ndarray | None, result: Segmen
 
 def score_pair(pair: Pair, methods: Sequence[Preset], *, match: str = "oracle",
                binary: bool | None = True) -> PairScores:
-    """Read one pair and score every method on it; never raises for bad input.
+    """Read one pair and score every :class:`~segcore.compare.Preset` on it; never raises for bad input.
 
-    ``methods`` are :class:`~segcore.compare.Preset` (a label, a method and
-    its parameters); rows are in their order, ``method`` is the label.
+    Rows come in the presets' order, ``method`` being the preset's label.
     """
     start = time.perf_counter()
     try:
@@ -160,12 +158,11 @@ def score_pair(pair: Pair, methods: Sequence[Preset], *, match: str = "oracle",
 
 
 def dask_client(*, workers: int | None = None, scheduler: str | None = None):
-    """A ``dask.distributed.Client``: on an existing scheduler, or on a new local cluster of processes.
+    """A ``dask.distributed.Client``: on an existing ``scheduler``, or a new local cluster of ``workers``.
 
-    The local cluster has ``workers`` processes of one thread each (numpy,
-    OpenCV and torch threads inside a worker are limited to one by Dask's
-    default worker environment) and no dashboard. Close the client (and its
-    cluster) with ``client.close()``; :func:`iter_scores` does not.
+    Local workers are processes of one thread each (Dask's default worker
+    environment also limits numpy, OpenCV and torch to one thread), without a
+    dashboard. Close it with :func:`close_client`; :func:`iter_scores` does not.
     """
     import logging
 
@@ -193,11 +190,10 @@ def iter_scores(pairs: Iterable[Pair], methods: Sequence[Preset], *, match: str 
                 should_stop: Callable[[], bool] | None = None) -> Iterator[PairScores]:
     """Yield :func:`score_pair` of every pair as it finishes.
 
-    Without ``client``, pairs run one after another in this process, in
-    order. With a Dask client they run on its workers and arrive in the order
-    they finish (sort the rows to compare runs); a few pairs per worker are
-    submitted at a time. ``should_stop`` is asked between pairs; when it
-    says True no more pairs start (the ones running on workers are cancelled).
+    Without ``client``, in this process and in order; with a Dask client, on its
+    workers in the order they finish (sort the rows to compare runs).
+    ``should_stop()`` is asked between pairs; once True no pair starts and those on
+    workers are cancelled.
     """
     if client is None:
         for pair in pairs:
@@ -269,8 +265,8 @@ def report(rows: Sequence[Mapping[str, Any]], methods: Sequence[str], skipped: S
            **about: Any) -> dict[str, Any]:
     """The JSON document ``python -m segcore evaluate --json`` writes (and the page offers).
 
-    ``{"summary": {method: means}, "images": rows, "skipped": [{"name",
-    "reason"}], **about}``; ``about`` holds how it ran (match, task, folders).
+    ``{"summary": {method: means}, "images": rows, "skipped": [{"name", "reason"}], **about}``;
+    ``about`` says how it ran (match, task, folders).
     """
     rows = sort_rows(rows, methods)
     return {"summary": summarise(rows, methods), "images": rows,
@@ -282,11 +278,11 @@ def report(rows: Sequence[Mapping[str, Any]], methods: Sequence[str], skipped: S
 
 def bootstrap_ci(values: Sequence[float], *, confidence: float = 0.95, n_resamples: int = 2000,
                  seed: int = 0) -> tuple[float, float, float]:
-    """(mean, low, high): the mean of ``values`` and its bootstrap interval (percentile method).
+    """(mean, low, high): the mean of ``values`` and its percentile bootstrap interval.
 
-    ``scipy.stats.bootstrap`` resamples the images with replacement; the
-    seed makes the interval reproducible. With fewer than two values the
-    interval is (nan, nan); with identical values it is that value.
+    ``scipy.stats.bootstrap`` resamples the images; NaNs are left out and the seed
+    makes the interval reproducible. Fewer than two values give (mean, nan, nan),
+    identical values that value three times.
     """
     data = np.asarray([v for v in values if v == v], dtype=np.float64)  # NaNs (not scored) left out
     if data.size == 0:
@@ -307,10 +303,8 @@ def bootstrap_ci(values: Sequence[float], *, confidence: float = 0.95, n_resampl
 class PairedComparison:
     """Method A against method B on the same images, by one score (higher is better).
 
-    ``wins``: images where A scored higher, ``losses``: lower, ``ties``:
-    equal within 1e-9. ``p_value``: two-sided Wilcoxon signed-rank test
-    (``scipy.stats.wilcoxon``, ties at zero difference dropped), nan when
-    fewer than two images differ.
+    ``ties``: equal within 1e-9. ``p_value``: two-sided Wilcoxon signed-rank test
+    on the differing images (``scipy.stats.wilcoxon``), nan when fewer than two differ.
     """
 
     n: int

@@ -3,6 +3,10 @@
 Every function takes two label arrays of the same shape, the ground truth
 ``y_true`` first and the prediction ``y_pred`` second (scikit-learn's order),
 of any integer or boolean type. Labels are non-negative; 0 is background.
+Arrays of different shapes, of a non-integer type (threshold a probability map
+first) or with negative labels raise ``InvalidMaskError``; a bad
+``empty_score``, ``match``, ``n_classes`` or ``thresholds`` raises
+``InvalidParameterError``.
 
 Binary scores
 -------------
@@ -15,36 +19,72 @@ only in ``y_true``:
 - Dice (F1 score) = 2 TP / (2 TP + FP + FN) = 2 IoU / (1 + IoU)
 - precision = TP / (TP + FP), recall = TP / (TP + FN)
 
-**Empty masks.** When *both* masks are empty there was nothing to find and
-nothing was found: all four scores return ``empty_score`` (1.0 by default;
-pass ``float("nan")`` to leave such images out of a ``nanmean``). When
-*exactly one* is empty, all four scores are 0.0: a prediction that misses
-every object, or that finds objects where there are none, is wholly wrong.
-This equals scikit-learn's ``jaccard_score`` and ``f1_score`` with
-``zero_division=empty_score``. It differs from scikit-learn's precision and
-recall in one case each, so that the four scores agree on what an empty mask
-is worth: an empty prediction on a non-empty truth has precision 0.0 (not
-``zero_division``), and a non-empty prediction on an empty truth has recall
-0.0.
+**Empty masks.** Both empty: nothing to find, nothing found; all four return
+``empty_score`` (1.0 by default; ``float("nan")`` leaves such images out of a
+``nanmean``). Exactly one empty: all four are 0.0, since missing every object,
+or finding objects where there are none, is wholly wrong. This is
+scikit-learn's ``jaccard_score`` and ``f1_score`` with
+``zero_division=empty_score``; unlike its precision and recall, an empty
+prediction on a non-empty truth has precision 0.0 and a non-empty prediction
+on an empty truth recall 0.0, so that the four scores agree. Per class, a class
+absent from both arrays scores ``empty_score``, one present in only one 0.0.
 
 Classes
 -------
 :func:`confusion_matrix`, :func:`per_class_iou` and :func:`mean_iou` compare
-labels exactly, as class indices 0..C-1; class 0 (background) is a class
-like the others. :func:`pixel_accuracy` does either (its ``binary`` flag).
+labels exactly, as class indices 0..C-1 (rows of the matrix are the truth,
+columns the prediction, as in scikit-learn); class 0 (background) is a class
+like the others. C is the largest label of either array plus one unless
+``n_classes`` says more. :func:`pixel_accuracy` does either (its ``binary``
+flag).
 
 Clusters and matching
 ---------------------
 Clustering methods number their clusters arbitrarily: cluster 2 may be the
 nuclei. :func:`match_labels` relabels a prediction into the truth's classes
 before scoring, and :func:`evaluate` does matching and every score in one call.
+``match`` is one of:
+
+- ``"oracle"`` (default): one-to-one. The Hungarian algorithm pairs predicted
+  labels with true classes so that the total overlap is as large as possible.
+  A predicted label left without a class (more clusters than classes), or
+  paired with a class it shares no pixel with, becomes 0: an unmatched cluster
+  is not the object. It peeks at the truth, which a user could not, so it
+  scores the best a clustering could do.
+- ``"majority"``: many-to-one; each predicted label becomes the true class it
+  overlaps most (ties: the smallest class), so several clusters can together
+  form one class.
+- ``"none"``: the prediction is scored as it is.
+
+**Binary tasks.** :func:`evaluate` decides, unless told by ``binary``, that a
+task is foreground against background when the truth or the prediction holds 0
+and at most one other value; the truth is then reduced to ``y_true > 0``. In a
+binary task a binary prediction is never relabelled, even with
+``match="oracle"``: a threshold with the wrong polarity is a wrong mask, and
+matching would turn it into a perfect one. Any other prediction is matched
+first (oracle matching then keeps the one cluster that best covers the
+foreground). In a multi-class task the foreground scores measure how well
+objects were told from background, ``per_class_iou`` and ``mean_iou`` the
+classes.
 
 Instances
 ---------
-:func:`match_instances` matches predicted objects to true objects (one
-label per object) one-to-one at IoU thresholds and gives TP, FP, FN,
-precision, recall, F1 and the DSB2018 average precision per threshold, plus
-panoptic quality; :func:`dsb_score` is their mean AP over 0.5:0.05:0.95.
+:func:`match_instances` matches predicted objects to true objects (one label
+per object, values need not be consecutive, a bool mask is one object)
+one-to-one at IoU thresholds and gives TP, FP, FN, precision, recall, F1 and
+the DSB2018 average precision AP = TP / (TP + FP + FN) per threshold, plus
+panoptic quality at 0.5 (SQ the mean IoU of the matched pairs, RQ the F1,
+PQ = SQ x RQ); :func:`dsb_score` is their mean AP over 0.5:0.05:0.95
+(:data:`DSB_THRESHOLDS`).
+
+At each threshold t, the pairs with IoU > t are matched by the Hungarian
+algorithm (``scipy.optimize.linear_sum_assignment``) so that as many objects
+as possible match, and among those matchings the one with the largest total
+IoU. At t >= 0.5 a match is unique anyway (the objects of one image are
+disjoint). Pairs at exactly t do not match (the DSB2018 rule; stardist's
+``matching`` counts IoU >= t). **No objects:** when neither image has one,
+every score is 1.0; when only one has objects, every score is 0.0, as for the
+pixel scores.
 """
 
 from __future__ import annotations
@@ -221,7 +261,7 @@ def _ratio(numerator: int, denominator: int, both_empty: bool, empty_score: floa
 
 
 def _binary_score(name: str, y_true: Any, y_pred: Any, empty_score: float) -> float:
-    """One of :func:`_binary_scores` for a pair of arrays, inputs checked (iou, dice, ...)."""
+    """One binary score (``name``: iou, dice, precision, recall) of a pair of arrays, inputs checked."""
     empty_score = _check_empty_score(empty_score)
     return _binary_scores(*_foreground_counts(*_check_pair(y_true, y_pred)), empty_score)[name]
 
@@ -254,30 +294,8 @@ def _mean_from_confusion(matrix: np.ndarray) -> float:
 
 
 def iou(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
-    """Intersection over union (Jaccard index) of the foregrounds ``label > 0``.
+    """Intersection over union (Jaccard index) of the foregrounds; ``empty_score`` as in the module docstring.
 
-    Parameters
-    ----------
-    y_true, y_pred : array_like of int or bool
-        Ground truth and prediction, of the same shape.
-    empty_score : float, optional
-        Returned when both foregrounds are empty (see the module docstring);
-        1.0 by default, ``nan`` to leave such images out of a ``nanmean``.
-
-    Returns
-    -------
-    float
-        TP / (TP + FP + FN), in [0, 1]; 0.0 when exactly one mask is empty.
-
-    Raises
-    ------
-    InvalidMaskError
-        For arrays of different shapes or of a non-integer type.
-    InvalidParameterError
-        For an ``empty_score`` outside [0, 1].
-
-    Examples
-    --------
     >>> iou([[1, 1, 0, 0]], [[0, 1, 1, 0]])
     0.3333333333333333
     >>> iou([[0, 0]], [[0, 0]]), iou([[0, 0]], [[0, 0]], empty_score=0.0)
@@ -287,29 +305,8 @@ def iou(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
 
 
 def dice(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
-    """Dice coefficient (F1 score) of the foregrounds ``label > 0``.
+    """Dice coefficient (F1 score) of the foregrounds, 2 IoU / (1 + IoU).
 
-    Parameters
-    ----------
-    y_true, y_pred : array_like of int or bool
-        Ground truth and prediction, of the same shape.
-    empty_score : float, optional
-        Returned when both foregrounds are empty (see the module docstring).
-
-    Returns
-    -------
-    float
-        2 TP / (2 TP + FP + FN) = 2 IoU / (1 + IoU), in [0, 1].
-
-    Raises
-    ------
-    InvalidMaskError
-        For arrays of different shapes or of a non-integer type.
-    InvalidParameterError
-        For an ``empty_score`` outside [0, 1].
-
-    Examples
-    --------
     >>> dice([[1, 1, 0, 0]], [[0, 1, 1, 0]])
     0.5
     """
@@ -317,30 +314,8 @@ def dice(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
 
 
 def precision(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
-    """Fraction of the predicted foreground that is true foreground.
+    """Fraction of the predicted foreground that is true foreground (an empty prediction scores 0.0).
 
-    Parameters
-    ----------
-    y_true, y_pred : array_like of int or bool
-        Ground truth and prediction, of the same shape.
-    empty_score : float, optional
-        Returned when both foregrounds are empty. An empty prediction on a
-        non-empty truth scores 0.0 (see the module docstring).
-
-    Returns
-    -------
-    float
-        TP / (TP + FP), in [0, 1].
-
-    Raises
-    ------
-    InvalidMaskError
-        For arrays of different shapes or of a non-integer type.
-    InvalidParameterError
-        For an ``empty_score`` outside [0, 1].
-
-    Examples
-    --------
     >>> precision([[1, 1, 0, 0]], [[0, 1, 1, 1]])
     0.3333333333333333
     >>> precision([[1, 0]], [[0, 0]])
@@ -350,30 +325,8 @@ def precision(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
 
 
 def recall(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
-    """Fraction of the true foreground that the prediction found.
+    """Fraction of the true foreground that the prediction found (0.0 on an empty truth).
 
-    Parameters
-    ----------
-    y_true, y_pred : array_like of int or bool
-        Ground truth and prediction, of the same shape.
-    empty_score : float, optional
-        Returned when both foregrounds are empty. A non-empty prediction on an
-        empty truth scores 0.0 (see the module docstring).
-
-    Returns
-    -------
-    float
-        TP / (TP + FN), in [0, 1].
-
-    Raises
-    ------
-    InvalidMaskError
-        For arrays of different shapes or of a non-integer type.
-    InvalidParameterError
-        For an ``empty_score`` outside [0, 1].
-
-    Examples
-    --------
     >>> recall([[1, 1, 0, 0]], [[0, 1, 1, 1]])
     0.5
     """
@@ -383,27 +336,9 @@ def recall(y_true: Any, y_pred: Any, *, empty_score: float = 1.0) -> float:
 def pixel_accuracy(y_true: Any, y_pred: Any, *, binary: bool = True) -> float:
     """Fraction of pixels on which the two arrays agree.
 
-    Parameters
-    ----------
-    y_true, y_pred : array_like of int or bool
-        Ground truth and prediction, of the same shape.
-    binary : bool, optional
-        True (default): compare foreground/background (``label > 0``), so a
-        0/1 mask and a 0/255 mask of the same shape agree everywhere.
-        False: compare labels exactly (multi-class accuracy).
+    ``binary=True`` (default) compares foreground/background, so a 0/1 and a 0/255
+    mask of one shape agree everywhere; ``binary=False`` compares labels exactly.
 
-    Returns
-    -------
-    float
-        Agreeing pixels / all pixels, in [0, 1].
-
-    Raises
-    ------
-    InvalidMaskError
-        For arrays of different shapes or of a non-integer type.
-
-    Examples
-    --------
     >>> pixel_accuracy([[1, 1, 0, 0]], [[0, 1, 1, 0]])
     0.5
     >>> pixel_accuracy([[0, 1, 2]], [[0, 2, 2]]), pixel_accuracy([[0, 1, 2]], [[0, 2, 2]], binary=False)
@@ -421,37 +356,11 @@ def pixel_accuracy(y_true: Any, y_pred: Any, *, binary: bool = True) -> float:
 
 
 def confusion_matrix(y_true: Any, y_pred: Any, *, n_classes: int | None = None) -> np.ndarray:
-    """Pixel counts of every (true label, predicted label) pair.
+    """(C, C) int64 pixel counts: ``matrix[i, j]`` pixels of true label i predicted as j.
 
-    Parameters
-    ----------
-    y_true, y_pred : array_like of int or bool
-        Ground truth and prediction, of the same shape, with labels 0..C-1.
-    n_classes : int, optional
-        Size C of the matrix; by default the largest label of either array
-        plus one. Labels that occur nowhere get rows and columns of zeros.
+    One ``np.bincount`` over ``true * C + pred`` counts all pairs in one pass. Labels
+    so large that the matrix would not fit raise ``InvalidMaskError``.
 
-    Returns
-    -------
-    ndarray of int64, shape (C, C)
-        ``matrix[i, j]`` = number of pixels of true label i predicted as j:
-        rows are the truth, columns the prediction, as in scikit-learn.
-
-    Raises
-    ------
-    InvalidMaskError
-        For arrays of different shapes, of a non-integer type, with negative
-        labels, or with labels so large that the matrix would not fit.
-    InvalidParameterError
-        For an ``n_classes`` smaller than the largest label plus one.
-
-    Notes
-    -----
-    One ``np.bincount`` over ``true * C + pred`` counts all pairs in a single
-    pass, so thousands of labels cost no more than two.
-
-    Examples
-    --------
     >>> confusion_matrix([[0, 0, 1, 1]], [[0, 1, 1, 1]])
     array([[1, 1],
            [0, 2]])
@@ -479,31 +388,8 @@ def confusion_matrix(y_true: Any, y_pred: Any, *, n_classes: int | None = None) 
 def per_class_iou(
     y_true: Any, y_pred: Any, *, n_classes: int | None = None, empty_score: float = 1.0
 ) -> np.ndarray:
-    """IoU of every class 0..C-1, background (class 0) included.
+    """IoU of every class 0..C-1, background included (match clusters first with :func:`match_labels`).
 
-    Parameters
-    ----------
-    y_true, y_pred : array_like of int or bool
-        Ground truth and prediction with labels 0..C-1 (match clusters to
-        classes first with :func:`match_labels`).
-    n_classes : int, optional
-        C; by default the largest label of either array plus one.
-    empty_score : float, optional
-        Score of a class absent from both arrays (1.0: nothing to find,
-        nothing found). A class present in only one of them scores 0.0.
-
-    Returns
-    -------
-    ndarray of float64, shape (C,)
-        ``scores[c]`` = |true c and predicted c| / |true c or predicted c|.
-
-    Raises
-    ------
-    InvalidMaskError, InvalidParameterError
-        As :func:`confusion_matrix`, and for an ``empty_score`` outside [0, 1].
-
-    Examples
-    --------
     >>> per_class_iou([[0, 0, 1, 1]], [[0, 1, 1, 1]])
     array([0.5       , 0.66666667])
     >>> per_class_iou([[0, 1]], [[0, 1]], n_classes=3)
@@ -516,27 +402,9 @@ def per_class_iou(
 def mean_iou(y_true: Any, y_pred: Any) -> float:
     """Mean of :func:`per_class_iou` over the classes present in either array.
 
-    A class that occurs in neither array is left out (it says nothing about
-    the prediction); background, class 0, counts like any class. On binary
-    masks this is the mean of the background IoU and the foreground IoU.
+    A class in neither array is left out; on binary masks this is the mean of the
+    background and foreground IoU.
 
-    Parameters
-    ----------
-    y_true, y_pred : array_like of int or bool
-        Ground truth and prediction with labels 0..C-1.
-
-    Returns
-    -------
-    float
-        In [0, 1].
-
-    Raises
-    ------
-    InvalidMaskError
-        As :func:`confusion_matrix`.
-
-    Examples
-    --------
     >>> mean_iou([[0, 0, 1, 1]], [[0, 1, 1, 1]])
     0.5833333333333333
     >>> mean_iou([[0, 3]], [[0, 3]])  # classes 1 and 2 occur nowhere
@@ -549,30 +417,10 @@ def mean_iou(y_true: Any, y_pred: Any) -> float:
 
 
 def apply_mapping(labels: Any, mapping: dict[int, int]) -> np.ndarray:
-    """Relabel ``labels`` through ``mapping``; values missing from it become 0.
+    """Relabel ``labels`` through ``mapping`` {old: new}; values missing from it become 0.
 
-    Parameters
-    ----------
-    labels : array_like of int or bool
-        Non-negative labels, e.g. cluster numbers.
-    mapping : dict of int to int
-        Old label → new label (non-negative), e.g. the mapping returned by
-        ``match_labels(..., return_mapping=True)``.
+    The result has the smallest unsigned type that holds the new labels.
 
-    Returns
-    -------
-    ndarray
-        New labels in the smallest unsigned type that holds them.
-
-    Raises
-    ------
-    InvalidMaskError
-        For negative or non-integer labels.
-    InvalidParameterError
-        For a negative target label.
-
-    Examples
-    --------
     >>> apply_mapping([[0, 1, 2, 2]], {0: 0, 1: 0, 2: 1})
     array([[0, 0, 1, 1]], dtype=uint8)
     """
@@ -619,62 +467,21 @@ def _match_mapping(truth: np.ndarray, pred: np.ndarray, match: str) -> dict[int,
 def match_labels(
     y_true: Any, y_pred: Any, *, match: str = "oracle", return_mapping: bool = False
 ) -> np.ndarray | tuple[np.ndarray, dict[int, int]]:
-    """Relabel a prediction (e.g. clusters) into the classes of the truth.
+    """Relabel a prediction (e.g. clusters) into the truth's classes, by ``match`` (module docstring).
 
-    Parameters
-    ----------
-    y_true : array_like of int or bool
-        Ground-truth classes (0 = background).
-    y_pred : array_like of int or bool
-        Predicted labels whose numbers carry no meaning, e.g. k-means clusters.
-    match : {"oracle", "majority", "none"}, optional
-        ``"oracle"`` (default): one-to-one. The Hungarian algorithm pairs
-        predicted labels with true classes so that the total overlap (the
-        pixels on the diagonal of the confusion matrix) is as large as
-        possible. A predicted label left without a class (more clusters than
-        classes), or paired with a class it shares no pixel with, becomes 0,
-        background: an unmatched cluster is not the object, and calling it
-        background keeps every class represented by its one best cluster.
-        It is "oracle" because it peeks at the truth, which a user could not;
-        it scores the best a clustering could do.
-        ``"majority"``: many-to-one; each predicted label becomes the true
-        class it overlaps most (ties: the smallest class), so several
-        clusters can together form one class.
-        ``"none"``: the prediction is returned unchanged.
-    return_mapping : bool, optional
-        Also return the mapping {predicted label: true class} of every label
-        present in ``y_pred``, so a caller can say "cluster 2 → nuclei".
-
-    Returns
-    -------
-    relabelled : ndarray
-        ``y_pred`` in the truth's classes (the input itself for ``"none"``).
-    mapping : dict of int to int
-        Only when ``return_mapping`` is True.
-
-    Raises
-    ------
-    InvalidMaskError
-        For arrays of different shapes, of a non-integer type or with negative labels.
-    InvalidParameterError
-        For an unknown ``match``.
-
-    Examples
-    --------
-    Two clusters numbered the other way round from the classes:
+    ``return_mapping=True`` also returns {predicted label: true class} of every
+    label present in ``y_pred``, so a caller can say "cluster 2 -> nuclei".
 
     >>> truth = [[0, 0, 1, 1]]
-    >>> clusters = [[1, 1, 0, 0]]
-    >>> match_labels(truth, clusters, return_mapping=True)
+    >>> match_labels(truth, [[1, 1, 0, 0]], return_mapping=True)
     (array([[0, 0, 1, 1]], dtype=uint8), {0: 1, 1: 0})
 
-    Three clusters for two classes: the oracle keeps the best cluster per
-    class, majority merges clusters into classes.
+    Three clusters for two classes: the oracle keeps the best cluster per class,
+    majority merges clusters into classes.
 
-    >>> clusters = [[0, 0, 1, 2]]
-    >>> match_labels(truth, clusters)
+    >>> match_labels(truth, [[0, 0, 1, 2]])
     array([[0, 0, 1, 0]], dtype=uint8)
-    >>> match_labels(truth, clusters, match="majority")
+    >>> match_labels(truth, [[0, 0, 1, 2]], match="majority")
     array([[0, 0, 1, 1]], dtype=uint8)
     """
     _check_match(match)
@@ -693,26 +500,11 @@ def match_labels(
 class Evaluation:
     """Every score of one prediction, as returned by :func:`evaluate`.
 
-    Attributes
-    ----------
-    iou, dice, precision, recall : float
-        Foreground scores (``label > 0``) after matching.
-    pixel_accuracy : float
-        Foreground/background agreement in a binary task, exact label
-        agreement after matching in a multi-class one.
-    mean_iou : float
-        Mean IoU over the classes present in either array (background included).
-    per_class_iou : ndarray of float64, shape (C,)
-        IoU of every class 0..C-1 (C = 2 in a binary task).
-    confusion_matrix : ndarray of int64, shape (C, C)
-        Rows: truth, columns: matched prediction.
-    match : str
-        The matching applied: the one asked for, or ``"none"`` when a binary
-        mask was scored as it is in a binary task.
-    mapping : dict of int to int
-        {predicted label: label it was scored as}; identity when ``match`` is "none".
-    binary : bool
-        Whether the task was scored as foreground against background.
+    The foreground scores and ``pixel_accuracy`` are taken after matching
+    (``pixel_accuracy`` is exact label agreement in a multi-class task);
+    ``per_class_iou`` and ``confusion_matrix`` cover classes 0..C-1 (C = 2 in a
+    binary task). ``match`` is the matching applied ("none" when a binary mask was
+    scored as it is) and ``mapping`` {predicted label: label it was scored as}.
     """
 
     iou: float
@@ -754,63 +546,17 @@ def evaluate(
 ) -> Evaluation:
     """Score a prediction against its ground truth with every metric at once.
 
-    Parameters
-    ----------
-    y_true : array_like of int or bool
-        Ground truth: a binary mask, classes 0..C-1, or instance labels.
-    y_pred : array_like of int or bool, or SegmentationResult
-        The prediction. A :class:`~segcore.SegmentationResult` is scored by
-        its ``mask`` when the method has one and the task is not explicitly
-        multi-class (binary methods score as they are), else by its ``labels``.
-    match : {"oracle", "majority", "none"}, optional
-        How predicted labels are matched to the truth's classes before scoring
-        (see :func:`match_labels`). Not applied to a binary prediction in a
-        binary task.
-    empty_score : float, optional
-        Score when both foregrounds are empty, and IoU of a class absent from
-        both arrays (see the module docstring).
-    binary : bool or None, optional
-        Whether the task is foreground against background. None (default):
-        binary when ``y_true`` or the prediction is binary, i.e. holds 0 and
-        at most one other value. In a binary task a multi-valued truth (such
-        as instance labels) is reduced to ``y_true > 0``. False: classes are
-        compared exactly, after matching.
+    ``y_pred`` may be a :class:`~segcore.SegmentationResult`: its ``mask`` is scored
+    when the method has one and ``binary`` is not False, else its ``labels``.
+    ``match``, ``empty_score`` and ``binary`` (None: decide from the data) follow
+    the module docstring.
 
-    Returns
-    -------
-    Evaluation
-        The scores; ``.as_dict()`` gives them as plain Python values.
-
-    Raises
-    ------
-    InvalidMaskError
-        For arrays of different shapes, of a non-integer type or with negative labels.
-    InvalidParameterError
-        For an unknown ``match``, an ``empty_score`` outside [0, 1] or a
-        ``binary`` that is not True, False or None.
-
-    Notes
-    -----
-    In a binary task, a binary prediction (bool, or 0 and one other value) is
-    never relabelled, even with ``match="oracle"``: a threshold with the wrong
-    polarity is a wrong mask, and matching would turn it into a perfect one.
-    Any other prediction, and every prediction in a multi-class task, is matched to the truth (reduced to ``y_true > 0`` in a binary
-    task, so oracle matching then keeps the one cluster that best covers the
-    foreground); the foreground scores then compare ``label > 0`` of the
-    matched prediction with ``label > 0`` of the truth, and in a multi-class
-    task they measure how well objects were told from background while
-    ``per_class_iou`` and ``mean_iou`` measure the classes.
-
-    Examples
-    --------
-    A k-means labelling whose cluster 0 is the object:
+    A k-means labelling whose cluster 0 is the object, then a binary prediction
+    scored as it is, inverted:
 
     >>> scores = evaluate([[0, 0, 1, 1]], [[1, 1, 0, 2]])
     >>> scores.iou, scores.mapping
     (0.5, {0: 1, 1: 0, 2: 0})
-
-    A binary prediction is scored as it is, inverted or not:
-
     >>> evaluate([[0, 0, 1, 1]], [[True, True, False, False]]).iou
     0.0
     """
@@ -874,21 +620,9 @@ def _check_thresholds(thresholds: Any) -> np.ndarray:
 class InstanceScores:
     """Objects matched one-to-one at each IoU threshold, and the scores that follow.
 
-    Attributes
-    ----------
-    thresholds : ndarray of float64, shape (T,)
-        The IoU thresholds; a pair counts as a match when its IoU is *above* t.
-    tp, fp, fn : ndarray of int64, shape (T,)
-        Matched pairs, unmatched predicted objects, unmatched true objects.
-    precision, recall, f1, ap : ndarray of float64, shape (T,)
-        TP/(TP+FP), TP/(TP+FN), 2TP/(2TP+FP+FN) and the DSB2018 "average
-        precision" TP/(TP+FP+FN), per threshold (see :func:`match_instances`
-        for images without objects).
-    n_true, n_pred : int
-        Objects in the truth and in the prediction.
-    sq, rq, pq : float
-        Panoptic quality at IoU 0.5: SQ is the mean IoU of the matched pairs,
-        RQ the F1 at 0.5, PQ = SQ × RQ.
+    ``tp``, ``fp``, ``fn``, ``precision``, ``recall``, ``f1`` and ``ap`` hold one
+    value per threshold; ``sq``, ``rq``, ``pq`` are panoptic quality at 0.5 (module
+    docstring).
     """
 
     thresholds: np.ndarray
@@ -923,7 +657,7 @@ class InstanceScores:
     def summary(self) -> dict[str, float | int]:
         """The headline scores: ``ap50``, ``ap75``, ``dsb_score``, ``f1_50``, ``pq`` (and SQ, RQ, counts).
 
-        ``ap50``/``ap75``/``f1_50`` need 0.5 / 0.75 among the thresholds.
+        Needs 0.5 and 0.75 among the thresholds.
         """
         return {"ap50": self.at(0.5)["ap"], "ap75": self.at(0.75)["ap"], "dsb_score": self.dsb_score,
                 "f1_50": self.at(0.5)["f1"], "pq": self.pq, "sq": self.sq, "rq": self.rq,
@@ -956,48 +690,7 @@ def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 def match_instances(true_instances: Any, pred_instances: Any, *,
                     thresholds: Any = DSB_THRESHOLDS) -> InstanceScores:
-    """Match predicted objects to true objects one-to-one at each IoU threshold.
-
-    Parameters
-    ----------
-    true_instances, pred_instances : array_like of int or bool
-        Instance labels of the same shape: 0 is background, every other value
-        one object (values need not be consecutive; a bool mask is one object).
-    thresholds : sequence of float, optional
-        IoU thresholds in [0, 1]; by default the DSB2018 ten, 0.5, 0.55, ...,
-        0.95 (:data:`DSB_THRESHOLDS`).
-
-    Returns
-    -------
-    InstanceScores
-        TP, FP, FN, precision, recall, F1 and AP per threshold, the DSB
-        score (mean AP) and panoptic quality at 0.5.
-
-    Raises
-    ------
-    InvalidMaskError
-        For arrays of different shapes, of a non-integer type or with negative labels.
-    InvalidParameterError
-        For thresholds outside [0, 1].
-
-    Notes
-    -----
-    At each threshold t, the pairs with IoU > t are matched one-to-one by the
-    Hungarian algorithm (``scipy.optimize.linear_sum_assignment``) so that
-    as many objects as possible match; among matchings of that size, the one
-    with the largest total IoU. At t >= 0.5 a match is unique anyway (two
-    objects of one image are disjoint, so no object covers more than half of
-    the union with two others). Pairs at exactly t do not match (the DSB2018
-    rule; stardist's ``matching`` counts IoU >= t).
-
-    **No objects.** When neither image has an object, every score is 1.0
-    (nothing to find, nothing found). When only one has objects, every score
-    is 0.0 (precision of an empty prediction and recall on an empty truth
-    included), as for the pixel scores of this module.
-
-    Examples
-    --------
-    One object found exactly, one object missed:
+    """Match predicted objects to true objects one-to-one at each IoU threshold (module docstring).
 
     >>> scores = match_instances([[1, 1, 0, 2, 2]], [[1, 1, 0, 0, 0]])
     >>> scores.at(0.5)
@@ -1059,37 +752,13 @@ def dsb_score(
     thresholds: Any = DSB_THRESHOLDS,
     return_curve: bool = False,
 ) -> float | tuple[float, np.ndarray]:
-    """The 2018 Data Science Bowl score of an instance segmentation: mean AP over thresholds.
+    """The 2018 Data Science Bowl score: mean AP over the thresholds, objects matched by :func:`match_instances`.
 
-    AP(t) = TP / (TP + FP + FN) with objects matched by :func:`match_instances`
-    (which states the matching and the rules for images without objects).
+    ``return_curve=True`` also returns AP(t) per threshold. A prediction of IoU 2/3
+    passes the thresholds below 2/3 only:
 
-    Parameters
-    ----------
-    true_instances, pred_instances : array_like of int or bool
-        Instance labels of the same shape (0 is background).
-    thresholds : sequence of float, optional
-        IoU thresholds in [0, 1]; by default :data:`DSB_THRESHOLDS`.
-    return_curve : bool, optional
-        Also return AP(t) for every threshold.
-
-    Returns
-    -------
-    score : float
-        Mean AP over the thresholds, in [0, 1].
-    curve : ndarray of float64
-        AP(t) per threshold, only when ``return_curve`` is True.
-
-    Examples
-    --------
-    One object found exactly, one object missed:
-
-    >>> truth = [[1, 1, 0, 2, 2]]
-    >>> dsb_score(truth, [[1, 1, 0, 0, 0]])
+    >>> dsb_score([[1, 1, 0, 2, 2]], [[1, 1, 0, 0, 0]])
     0.5
-
-    A prediction of IoU 2/3 passes the thresholds below 2/3 only:
-
     >>> score, curve = dsb_score([[1, 1, 0]], [[1, 1, 1]], return_curve=True)
     >>> curve
     array([1., 1., 1., 1., 0., 0., 0., 0., 0., 0.])

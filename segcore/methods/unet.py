@@ -1,10 +1,19 @@
-"""The U-Net method: a pretrained encoder-decoder network predicts, for every
-pixel, the probability that it belongs to an object.
+"""The U-Net method: a pretrained network predicts, per pixel, the probability of an object.
 
 The bundled model (``model="nuclei"``) was trained by this project on the 2018
 Data Science Bowl nuclei images; see ``segcore/models/nuclei_unet/card.json``.
-Users can pass their own smp checkpoint (folder, ``.safetensors`` + config) or
-a Hub id; see :mod:`segcore.unet.model`.
+Other model sources (an smp folder, a ``.safetensors`` file with its
+``config.json``, a Hub id) are listed in :mod:`segcore.unet.model`. Images of
+any size are accepted: small ones are padded, large ones run in overlapping
+tiles (:mod:`segcore.unet.inference`).
+
+A binary model gives ``mask = probability > threshold`` and, with
+``split_instances``, the nuclei split by a distance-transform watershed
+(``info["instances"]``, ``info["count"]``); a multi-class model gives the argmax
+class as ``labels`` and ``mask=None``. ``info["probabilities"]`` is the (H, W)
+float32 foreground probability (or the winning class's), and ``info`` also names
+the ``device``, ``precision``, ``model`` and ``class_names``, and gives
+``model_load_seconds`` (the first call's load; near zero once the model is cached).
 """
 
 from __future__ import annotations
@@ -33,47 +42,16 @@ def unet(
     return_steps: bool = False,
     progress: Callable[[float, str], None] | None = None,
 ) -> SegmentationResult:
-    """Segment with a U-Net: probability map, thresholded mask and nucleus instances.
+    """Segment with a U-Net: probability map, thresholded mask and nucleus instances (module docstring).
 
-    Parameters
-    ----------
-    image : ndarray
-        (H, W) or (H, W, 3) uint8, any size: small images are padded to a
-        multiple of 32, large ones processed in overlapping tiles.
-    model : str or path
-        ``"nuclei"`` (bundled), a local smp folder, a ``.safetensors`` file
-        with its ``config.json`` beside it, or a Hugging Face Hub id.
-    threshold : float in (0, 1), optional
-        Probability above which a pixel is foreground (binary models). None
-        uses the model card's value (0.5 when the card has none).
-    device : str
-        ``"auto"`` (CUDA, else MPS, else CPU), ``"cpu"``, ``"cuda"``, ``"mps"``.
-    precision : {"auto", "fp32", "fp16", "bf16"}
-        ``"auto"``: fp16 autocast on CUDA, bf16 on CPUs with native bf16.
-    tile_size : int
-        Tile side for large images (multiple of 32).
-    split_instances : bool
-        Split the mask into nuclei (watershed on the distance transform) and
-        report the count; costs a little time on large images.
-    min_distance : int
-        Minimum distance in pixels between two nucleus centres when splitting.
-    return_steps : bool
-        Also return the feature maps of every encoder and decoder level in
-        ``info["steps"]`` (see :func:`segcore.unet.features.feature_maps`).
-    progress : callable, optional
-        ``progress(fraction, message)``, called while tiles are processed.
+    ``threshold`` None takes the model card's value (0.5 when it has none).
+    ``device``: ``"auto"`` (CUDA, else MPS, else CPU), ``"cpu"``, ``"cuda"``, ``"mps"``;
+    ``precision`` ``"auto"``: fp16 autocast on CUDA, bf16 on CPUs with native bf16.
+    ``tile_size`` (pixels, at least 64) is the tile side for large images.
+    ``return_steps`` adds the feature maps of every level
+    (:func:`segcore.unet.features.feature_maps`); ``progress(fraction, message)`` is
+    called while tiles run.
 
-    Returns
-    -------
-    SegmentationResult
-        ``mask`` (binary models) or ``labels`` (multi-class: argmax class,
-        ``mask=None``); ``info["probabilities"]`` (H, W) float32 (foreground
-        probability, or the winning class's probability), ``info["instances"]``
-        and ``info["count"]`` when split, ``info["device"]``,
-        ``info["precision"]``, ``info["class_names"]``, ``info["model"]``.
-
-    Examples
-    --------
     >>> import segcore
     >>> img = segcore.load_image("nuclei.png")                     # doctest: +SKIP
     >>> result = segcore.segment(img, "unet", threshold=0.5)       # doctest: +SKIP
@@ -133,8 +111,6 @@ def apply_threshold(result: SegmentationResult, threshold: float, *, split_insta
                     min_distance: int | None = None) -> SegmentationResult:
     """Re-threshold a binary U-Net result's probability map without running the network again.
 
-    Examples
-    --------
     >>> import numpy as np
     >>> base = SegmentationResult("unet", np.zeros((1, 3), np.uint8), np.zeros((1, 3), bool),
     ...                           params={"threshold": 0.5}, info={"probabilities": np.array([[0.2, 0.5, 0.9]])})

@@ -35,16 +35,12 @@ def _to_uint8_maps(tensor, keep: int) -> tuple[np.ndarray, list[int]]:
 
 def feature_maps(loaded: LoadedModel, image: np.ndarray, *, max_side: int = 256,
                  per_level: int = 4) -> list[dict[str, Any]]:
-    """Feature maps of an smp U-Net, one entry per level, from input to output.
+    """Feature maps of an smp U-Net, one dict per level in network order, from input to output.
 
-    Returns
-    -------
-    list of dict
-        In network order: ``"stage"`` ("input", "encoder", "bottleneck",
-        "decoder" or "output"), ``"level"``, ``"title"``, ``"channels"``
-        (total at this level), ``"size"`` (h, w), ``"maps"`` ((k, h, w)
-        uint8), ``"channel_ids"`` and, for encoder levels, ``"skip_to"``
-        (the decoder level that receives them through a skip connection).
+    Keys: ``"stage"`` (input, encoder, bottleneck, decoder, output), ``"level"``,
+    ``"title"``, ``"channels"`` (all at this level), ``"size"`` (h, w), ``"maps"``
+    ((k, h, w) uint8), ``"channel_ids"`` and, for encoder levels, ``"skip_to"`` (the
+    decoder level their skip connection feeds).
     """
     import torch
 

@@ -10,7 +10,14 @@ A *model source* is one of:
   (needs a network; a clear error says so when there is none).
 
 Weights are only ever read from safetensors, never unpickled. Loaded models
-are cached per process, keyed by source and device.
+are cached per process, keyed by source and device. A source that cannot be
+found, read or downloaded raises ``InvalidParameterError`` with a human message.
+
+``config.json`` and ``card.json`` may come from a visitor: each must be a JSON
+object, and the keys segcore reads (``classes``, ``class_names``/``id2label``,
+``threshold`` in (0, 1), ``normalization``, the ``training``/``evaluation``/
+``architecture`` sections) are type- and range-checked (:class:`InvalidCardError`
+says which); other keys are ignored.
 """
 
 from __future__ import annotations
@@ -182,14 +189,7 @@ def _check_card(card: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_card(folder: Path) -> dict[str, Any]:
-    """segcore's model card (``card.json``) merged over smp's ``config.json``, both checked.
-
-    Both files may come from a visitor: each must be a JSON object; the keys
-    segcore reads (``classes``, ``class_names``/``id2label``, ``threshold``
-    in (0, 1), ``normalization``, and the ``training``/``evaluation``
-    sections) must have the right types and ranges, else
-    :class:`InvalidCardError` says which; other keys are ignored.
-    """
+    """segcore's model card (``card.json``) merged over smp's ``config.json``, both checked (module docstring)."""
     card: dict[str, Any] = {}
     config_path = folder / "config.json"
     if config_path.is_file():
@@ -211,16 +211,10 @@ def read_card(folder: Path) -> dict[str, Any]:
 
 
 def card_score_rows(card: dict[str, Any]) -> list[dict[str, Any]]:
-    """The validation scores of a model card as table rows, one per scored method.
+    """The card's ``"evaluation"`` section (``bench/update_model_card.py``) as table rows, one per scored method.
 
-    Reads the ``"evaluation"`` section that ``bench/update_model_card.py``
-    writes: for each method (the model itself, then any baseline) its mean
-    IoU, Dice, pixel accuracy, DSB instance score and IoU per image modality
-    (columns named after the modality, with its number of images).
-    A card without that section gives no rows.
+    Modality columns are named with their number of images; no section, no rows.
 
-    Examples
-    --------
     >>> card = {"evaluation": {"unet": {"iou": 0.9, "dice": 0.95, "images": 3,
     ...         "per_modality_iou": {"fluorescence": {"iou": 0.92, "images": 2}}}}}
     >>> card_score_rows(card)
@@ -375,22 +369,10 @@ def _load(source: str, path: str | None, device_str: str) -> LoadedModel:
 
 
 def load_model(model: str | os.PathLike | None = DEFAULT_MODEL, *, device: str = "auto") -> LoadedModel:
-    """Load a model once per process (later calls with the same source and device reuse it).
+    """Load a model source (module docstring), once per process for each source and device.
 
-    Parameters
-    ----------
-    model : str or path
-        Bundled name, local folder, ``.safetensors`` file or Hub id (see the module docstring).
-    device : str
-        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"mps"``.
+    ``device``: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"mps"``.
 
-    Raises
-    ------
-    InvalidParameterError
-        With a human message when the model cannot be found, read or downloaded.
-
-    Examples
-    --------
     >>> loaded = load_model("nuclei", device="cpu")        # doctest: +SKIP
     >>> loaded.classes, loaded.normalization                # doctest: +SKIP
     (1, 'segcore')

@@ -43,15 +43,7 @@ def gray_median(image: np.ndarray) -> float:
 
 
 def image_statistics(image: np.ndarray, *, invert: str | bool = "auto") -> Normalization:
-    """Decide the inversion and measure mean/std of the (possibly inverted) RGB image.
-
-    Parameters
-    ----------
-    image : ndarray
-        (H, W) or (H, W, 3) uint8.
-    invert : {"auto", True, False}
-        ``"auto"`` inverts when the median gray level is above 127.
-    """
+    """Decide the inversion (``invert="auto"``: median gray above 127) and measure mean/std of the RGB image."""
     if invert == "auto":
         inverted = gray_median(image) > INVERT_ABOVE_MEDIAN
     else:
