@@ -365,17 +365,14 @@ def _is_symlink(info: zipfile.ZipInfo) -> bool:
     return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
 
 
-def read_zip(data: bytes, *, limits: ZipLimits = ZipLimits()) -> Dataset:
-    """The pairs in a zip archive held in memory (either layout); sources are the entries' bytes.
-
-    What is refused or skipped is in the module docstring; a refused archive raises :class:`ArchiveError`.
-    """
+def _open_archive(data: bytes, limits: ZipLimits) -> zipfile.ZipFile:
+    """Open a zip held in memory after the whole-archive checks (count, declared size, bomb ratio)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
         raise ArchiveError(f"this file is not a zip archive we can read ({error})") from None
-    with archive:
-        infos = archive.infolist()
+    infos = archive.infolist()
+    try:
         if len(infos) > limits.max_entries:
             raise ArchiveError(f"the archive has {len(infos)} entries; at most {limits.max_entries} are accepted")
         total = sum(info.file_size for info in infos)
@@ -387,7 +384,31 @@ def read_zip(data: bytes, *, limits: ZipLimits = ZipLimits()) -> Dataset:
             if info.file_size >= limits.ratio_min_bytes and ratio > limits.max_ratio:
                 raise ArchiveError(f"{info.filename!r} is compressed {ratio:.0f}:1, as in a zip bomb; "
                                    f"the archive is refused (at most {limits.max_ratio:.0f}:1)")
+    except ArchiveError:
+        archive.close()
+        raise
+    return archive
 
+
+def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[bytes | None, str]:
+    """An entry's bytes, never decompressed past its declared size; (None, reason) when it cannot be read."""
+    try:
+        with archive.open(info) as handle:
+            content = handle.read(info.file_size + 1)  # +1 to notice a larger real size
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError) as error:
+        return None, f"cannot be unpacked ({error})"
+    if len(content) != info.file_size:
+        return None, "its size differs from what the archive declares; refused"
+    return content, ""
+
+
+def read_zip(data: bytes, *, limits: ZipLimits = ZipLimits()) -> Dataset:
+    """The pairs in a zip archive held in memory (either layout); sources are the entries' bytes.
+
+    What is refused or skipped is in the module docstring; a refused archive raises :class:`ArchiveError`.
+    """
+    with _open_archive(data, limits) as archive:
+        infos = archive.infolist()
         skipped: list[Skipped] = []
         safe: list[zipfile.ZipInfo] = []
         for info in infos:
@@ -409,15 +430,9 @@ def read_zip(data: bytes, *, limits: ZipLimits = ZipLimits()) -> Dataset:
         root = _common_folder(names)
 
         def read(info: zipfile.ZipInfo) -> bytes | None:
-            try:
-                with archive.open(info) as handle:
-                    content = handle.read(info.file_size + 1)  # never more than declared (+1 to notice)
-            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError) as error:
-                skipped.append(Skipped(info.filename, f"cannot be unpacked ({error})"))
-                return None
-            if len(content) != info.file_size:
-                skipped.append(Skipped(info.filename, "its size differs from what the archive declares; refused"))
-                return None
+            content, reason = _read_entry(archive, info)
+            if content is None:
+                skipped.append(Skipped(info.filename, reason))
             return content
 
         index: dict[str, dict[str, str]] = {}
@@ -495,32 +510,14 @@ def read_pair(pair: Pair) -> PairArrays:
 def read_zip_files(data: bytes, wanted: Iterable[str], *, limits: ZipLimits = ZipLimits()) -> dict[str, bytes]:
     """The entries named in ``wanted`` (file names, at the top or in one top folder) of a zip in memory.
 
-    Used for archives that are not datasets (a model's ``config.json``,
-    ``model.safetensors``, ``card.json``). The same rules as :func:`read_zip`:
-    the whole archive is refused (:class:`ArchiveError`) for too many
-    entries, too large a declared size or a zip bomb's compression ratio;
-    unsafe names (absolute, ``..``, links, encrypted) are never read; an
-    entry is never decompressed past its declared size. Names not found are
-    missing from the result.
+    For archives that are not datasets (a model's ``config.json``, ``model.safetensors``, ``card.json``):
+    the zip rules of the module docstring hold, an unreadable wanted entry raises :class:`ArchiveError`,
+    and names not found are missing from the result.
     """
     wanted = set(wanted)
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as error:
-        raise ArchiveError(f"this file is not a zip archive we can read ({error})") from None
     found: dict[str, bytes] = {}
-    with archive:
-        infos = archive.infolist()
-        if len(infos) > limits.max_entries:
-            raise ArchiveError(f"the archive has {len(infos)} entries; at most {limits.max_entries} are accepted")
-        if sum(info.file_size for info in infos) > limits.max_total_bytes:
-            raise ArchiveError(f"the archive would unpack to more than {limits.max_total_bytes / 2**20:.0f} MB")
-        for info in infos:
-            ratio = info.file_size / max(info.compress_size, 1)
-            if info.file_size >= limits.ratio_min_bytes and ratio > limits.max_ratio:
-                raise ArchiveError(f"{info.filename!r} is compressed {ratio:.0f}:1, as in a zip bomb; "
-                                   f"the archive is refused (at most {limits.max_ratio:.0f}:1)")
-        safe = [info for info in infos if not info.filename.endswith("/")
+    with _open_archive(data, limits) as archive:
+        safe = [info for info in archive.infolist() if not info.filename.endswith("/")
                 and _unsafe_name_reason(info.filename) is None and not _is_symlink(info)
                 and not info.flag_bits & 0x1]
         root = _common_folder([info.filename for info in safe])
@@ -528,12 +525,8 @@ def read_zip_files(data: bytes, wanted: Iterable[str], *, limits: ZipLimits = Zi
             name = info.filename[len(root):]
             if name not in wanted or name in found:
                 continue
-            try:
-                with archive.open(info) as handle:
-                    content = handle.read(info.file_size + 1)
-            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError) as error:
-                raise ArchiveError(f"{name} cannot be unpacked ({error})") from None
-            if len(content) != info.file_size:
-                raise ArchiveError(f"{name}: its size differs from what the archive declares; refused")
+            content, reason = _read_entry(archive, info)
+            if content is None:
+                raise ArchiveError(f"{name}: {reason}")
             found[name] = content
     return found
