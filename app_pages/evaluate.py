@@ -9,7 +9,7 @@ import streamlit as st
 
 from segcore import SegcoreError, datasets, metrics
 from segcore.evaluation import paired_comparison
-from ui import dataset_charts, evaluation
+from ui import dataset_charts, evaluation, texts
 from ui.config import settings
 
 if st.session_state.pop("ev_open_compare", False):
@@ -29,10 +29,9 @@ if source == "Bundled sample":
                "brightfield; CC0) with masks, instance labels and their modality. They come from the **validation "
                "split**, so the bundled U-Net never trained on them.")
 elif source == "Upload a zip":
-    st.caption("Layout: `images/` and `masks/` folders paired by file name (`images/cell1.tif` ↔ `masks/cell1.png`, "
-               "optional `labels/` with instance labels), or `name.png` with `name_mask.png` side by side. An "
-               "optional `index.csv` with an `id` column (the file name without extension) adds grouping "
-               "columns such as `modality`.")
+    st.caption(f"{texts.ZIP_LAYOUT} Optional: a `labels/` folder with instance labels (one value per object), and "
+               "an `index.csv` with an `id` column (the file name without extension) whose other columns group "
+               "the images, e.g. `modality`.")
     upload = st.file_uploader("Dataset (.zip)", type=["zip"], key="ev_zip")
     if upload is not None:
         try:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from segcore import viz
 from segcore.errors import SegcoreError
-from ui import display, models, state, training, user_models
+from ui import display, models, state, texts, training, user_models
 from ui.config import settings as server_settings
 from ui.training_charts import loss_chart, score_chart
 
@@ -105,10 +105,7 @@ if mode == "Train on your data":
             if source == training.SAMPLE:
                 data = training.bundled(val_fraction)
             elif source == training.ZIP:
-                st.caption("Layout: a zip with `images/` and `masks/` folders, paired by file name without "
-                           "extension (`images/cell1.tif` + `masks/cell1.png`), or `name.png` with `name_mask.png` "
-                           "side by side. Masks: any non-zero pixel is foreground. An `index.csv` with `id` and "
-                           "`modality` columns is optional. Other files are skipped and listed.")
+                st.caption(f"{texts.ZIP_LAYOUT} An `index.csv` with `id` and `modality` columns is optional.")
                 upload = st.file_uploader("Zip of image/mask pairs", type=["zip"], key="tr_zip")
                 if upload is not None:
                     if upload.size > server_settings().max_upload_mb * 2**20:

@@ -151,12 +151,19 @@ def streamlit_flags(current: Settings | None = None) -> list[str]:
             "--server.disconnectedSessionTTL", str(current.disconnected_session_seconds)]
 
 
-def main(argv: list[str]) -> int:
-    """``python -m ui.config [--flags]``: check the settings; print them, or the flags for ``streamlit run``."""
+def settings_or_report() -> Settings | None:
+    """The settings, or None after printing why they are invalid (for the command-line entry points)."""
     try:
-        current = settings()
+        return settings()
     except ConfigError as error:
         print(f"Segmentation lab: invalid configuration. {error}", file=sys.stderr)
+        return None
+
+
+def main(argv: list[str]) -> int:
+    """``python -m ui.config [--flags]``: check the settings; print them, or the flags for ``streamlit run``."""
+    current = settings_or_report()
+    if current is None:
         return 2
     if argv[:1] == ["--flags"]:
         print(" ".join(streamlit_flags(current)))

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import sys
 
-from ui.config import APP_ROOT, ConfigError, settings, streamlit_flags
+from ui.config import APP_ROOT, settings_or_report, streamlit_flags
 
 
 def main(argv: list[str]) -> int:
-    try:
-        current = settings()
-    except ConfigError as error:
-        print(f"Segmentation lab: invalid configuration. {error}", file=sys.stderr)
+    current = settings_or_report()
+    if current is None:
         return 2
     from ui import memory
 

@@ -141,6 +141,12 @@ METRICS_TEXT = {
 }
 
 
+# How a zip of image/mask pairs is laid out (segcore.datasets), said the same way on every page that reads one.
+ZIP_LAYOUT = ("Layout: a zip with `images/` and `masks/` folders paired by file name without extension "
+              "(`images/cell1.tif` ↔ `masks/cell1.png`), or `name.png` with `name_mask.png` side by side. "
+              "Masks: any non-zero pixel is foreground. Other files are skipped and listed.")
+
+
 def format_seconds(value: float) -> str:
     """A run time for people: '3.2 ms', '480 ms', '1.25 s'."""
     if value < 0.01:
