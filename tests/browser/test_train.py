@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import zips
-from tests.browser.pages import assert_no_exception, wait_idle
+from devtools.pages import assert_no_exception, wait_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
