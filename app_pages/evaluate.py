@@ -9,7 +9,7 @@ import streamlit as st
 
 from segcore import SegcoreError, datasets, metrics
 from segcore.evaluation import paired_comparison
-from ui import dataset_charts, evaluation, texts
+from ui import dataset_charts, display, evaluation, texts
 from ui.config import settings
 
 if st.session_state.pop("ev_open_compare", False):
@@ -58,6 +58,9 @@ if loaded is not None:
     if not len(found):
         st.error("No usable pair of image and mask was found; check the layout above.", icon=":material/error:")
         loaded = None
+    else:
+        with st.expander("A look at the first images (yellow: the true outlines)", expanded=True):
+            display.thumbnail_row(evaluation.preview(loaded))
 
 # --- methods and run ----------------------------------------------------------
 choices = evaluation.method_choices()

@@ -124,6 +124,8 @@ if mode == "Train on your data":
             data = None
         if data is not None:
             st.caption(f"Training on {data.name}. {data.note}")
+            with st.expander("A look at the data (yellow: the true outlines)", expanded=True):
+                display.thumbnail_row(data.preview())
             if data.warnings:
                 st.warning(f"{len(data.warnings)} mask(s) look odd but are used: " + "; ".join(data.warnings[:5])
                            + ("…" if len(data.warnings) > 5 else ""), icon=":material/warning:")

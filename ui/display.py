@@ -32,6 +32,22 @@ WATCH_SIDE = 512
 BLACK_WHITE = np.array([[0, 0, 0], [255, 255, 255]], dtype=np.uint8)
 
 
+THUMBNAIL_SIDE = 320
+_TRUTH_OUTLINE = np.array([[0, 0, 0], [255, 255, 0]])
+
+
+def truth_thumbnail(image: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """A small picture of an image with its ground truth outlined in yellow (dataset previews)."""
+    picture = viz.overlay(image, (truth > 0).astype(np.uint8), mode="boundary", thickness=2, colors=_TRUTH_OUTLINE)
+    return viz.downscale_for_display(picture, THUMBNAIL_SIDE)
+
+
+def thumbnail_row(pictures: list[tuple[np.ndarray, str]]) -> None:
+    """Thumbnails side by side, each with its caption."""
+    for column, (picture, caption) in zip(st.columns(max(len(pictures), 1)), pictures):
+        column.image(picture, caption=caption, width="stretch")
+
+
 def for_screen(image: np.ndarray) -> np.ndarray:
     """A copy no larger than DISPLAY_SIDE on its longest side."""
     return viz.downscale_for_display(image, DISPLAY_SIDE)

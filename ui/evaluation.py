@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from segcore import datasets, evaluation, metrics, viz
+from segcore import SegcoreError, datasets, evaluation, metrics, viz
 from segcore.compare import DEFAULT_PRESETS, PRESETS, Preset
-from ui import capacity, state
+from ui import capacity, display, state
 
 DEFAULT_METHODS = tuple(DEFAULT_PRESETS)
 GALLERY_SIDE = 320
@@ -297,6 +297,27 @@ def error_picture(outcome: Outcome, image_id: str, method: str) -> np.ndarray:
         picture = viz.error_map(arrays.mask > 0, np.asarray(predicted) > 0, image=arrays.image)
         gallery[key] = viz.downscale_for_display(picture, GALLERY_SIDE)
     return gallery[key]
+
+
+def preview(loaded: Loaded, n: int = 6) -> list[tuple[np.ndarray, str]]:
+    """The first ``n`` readable pairs as (image with its true outlines, caption): what the run will score."""
+    previews = st.session_state.setdefault("ev_previews", {})
+    if loaded.key not in previews:
+        pictures = []
+        columns = _group_columns(loaded.dataset)
+        for pair in loaded.dataset.pairs:
+            if len(pictures) == n:
+                break
+            try:
+                arrays = datasets.read_pair(pair)
+            except SegcoreError:  # listed as skipped when the run reaches it
+                continue
+            group = " · ".join(pair.groups.get(column, "") for column in columns)
+            pictures.append((display.truth_thumbnail(arrays.image, arrays.mask),
+                             f"{pair.id[:16]}" + (f" · {group}" if group else "")))
+        previews.clear()  # one dataset's previews per session
+        previews[loaded.key] = pictures
+    return previews[loaded.key]
 
 
 def open_in_compare(outcome: Outcome, image_id: str) -> None:

@@ -74,6 +74,13 @@ class Data:
     warnings: list[str] = field(default_factory=list)
     note: str = ""
 
+    def preview(self, n_train: int = 4, n_val: int = 2) -> list[tuple[np.ndarray, str]]:
+        """A few training and validation samples with their true outlines, for the page."""
+        from ui.display import truth_thumbnail
+
+        return ([(truth_thumbnail(s.image, s.mask), f"train · {s.modality}") for s in self.train[:n_train]]
+                + [(truth_thumbnail(s.image, s.mask), f"validation · {s.modality}") for s in self.val[:n_val]])
+
     def for_training(self) -> TrainingData:
         return TrainingData(self.train, self.val, self.name, self.split)
 

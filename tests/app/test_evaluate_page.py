@@ -112,8 +112,10 @@ def test_charts_breakdown_paired_comparison_and_gallery(bundled_run):
     assert int(metrics[f"A better ({QUICK[0]})"]) == result.wins
     assert int(metrics["Ties"]) == result.ties
     assert any("Wilcoxon signed-rank" in c.value for c in lab.at.caption)
-    # Three worst images per method, lowest IoU first, each with a button to open it.
-    captions = lab.image_captions()
+    # The preview of the first six pairs, then the three worst images per method, lowest IoU first,
+    # each with a button to open it.
+    preview, captions = lab.image_captions()[:6], lab.image_captions()[6:]
+    assert [c.split(" · ")[0] for c in preview] == [pair.id[:16] for pair in outcome.loaded.dataset.pairs[:6]]
     assert len(captions) == 6
     worst_otsu = outcome.table[outcome.table["method"] == QUICK[0]].nsmallest(3, "iou")["image"].tolist()
     assert [c.split(" · ")[0] for c in captions[:3]] == [image[:16] for image in worst_otsu]
