@@ -34,7 +34,7 @@ def test_upload_a_zip_train_a_few_seconds_and_see_the_curves(page: Page, app_url
     budget.press("Enter")
     wait_idle(page)
 
-    main.get_by_role("button", name="Train").click()
+    main.get_by_role("button", name="Train", exact=True).click()
     charts = main.get_by_test_id("stPlotlyChart")
     expect(charts.first.locator(".main-svg").first).to_be_visible(timeout=RUN_MS)
     if screenshot_dir is not None:
