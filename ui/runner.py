@@ -10,10 +10,14 @@ used first out, and single-flight, so visitors asking for the same result at
 the same time wait for one computation. Not ``st.cache_data``: long runs
 report progress to a bar drawn outside them, which ``st.cache_data`` would
 record and fail to replay on the next hit. Callers never modify a result.
+The teaching views (animations, feature maps, elbow curves) have their own
+byte-bounded store of the same kind (:func:`cached_view`).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import threading
 from typing import Any, Callable, Hashable
@@ -27,6 +31,7 @@ from segcore.result import SegmentationResult
 from ui.config import settings
 
 SWEEP_SHARE = 8  # robustness sweeps get 1/8 of the result budget (they hold small arrays)
+VIEW_SHARE = 4  # teaching views (animation figures, feature maps) get 1/4 of it
 
 Progress = Callable[[float, str], None]
 
@@ -35,19 +40,43 @@ _stores_lock = threading.Lock()
 
 
 def store(name: str = "results") -> LruCache:
-    """The process-wide store ``"results"`` or ``"sweeps"``, sized from the settings on first use."""
+    """The process-wide store ``"results"``, ``"sweeps"`` or ``"views"``, sized from the settings on first use."""
     with _stores_lock:
         if not _stores:
             budget = settings().result_cache_mb * 2**20
             _stores["results"] = LruCache(max_bytes=budget, weigh=nbytes_of)
             _stores["sweeps"] = LruCache(max_bytes=budget // SWEEP_SHARE, weigh=nbytes_of)
+            _stores["views"] = LruCache(max_bytes=budget // VIEW_SHARE, weigh=view_nbytes)
         return _stores[name]
 
 
 def clear() -> None:
     """Forget every cached result and sweep (tests use it to start cold)."""
-    store("results").clear()
-    store("sweeps").clear()
+    for name in ("results", "sweeps", "views"):
+        store(name).clear()
+
+
+def view_nbytes(value: Any) -> int:
+    """Bytes of a cached view: its arrays, plus the JSON size of any plotly figure in it (a figure's
+    frames hold images that numpy does not see; the JSON is what the browser is sent anyway)."""
+    parts = value if isinstance(value, tuple) else (value,)
+    figures = sum(len(part.to_json()) for part in parts if hasattr(part, "to_json") and hasattr(part, "frames"))
+    return nbytes_of(value) + figures
+
+
+def cached_view(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Cache ``function`` in the byte-bounded ``"views"`` store, keyed by its name and the arguments
+    whose names do not start with ``_`` (those, like the image, are named by another argument)."""
+    signature = inspect.signature(function)
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        key = (function.__module__, function.__qualname__,
+               tuple((name, value) for name, value in bound.arguments.items() if not name.startswith("_")))
+        return store("views").get_or_compute(key, lambda: function(*args, **kwargs))
+
+    return wrapper
 
 
 def params_key(params: dict[str, Any]) -> str:

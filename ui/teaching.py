@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import streamlit as st
 
+from . import runner
 from .state import Current
 
 TILE = 150  # display size of one feature map, pixels
@@ -21,7 +22,7 @@ def _tile(array: np.ndarray, size: int = TILE) -> np.ndarray:
     return out
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@runner.cached_view
 def _feature_maps(image_key: str, model: str, device: str, _image: np.ndarray):
     from segcore.unet.features import feature_maps
     from segcore.unet.model import load_model

@@ -65,7 +65,7 @@ def palette_figure(result: SegmentationResult):
                                 title="Clusters: mean colour and pixel count (darkest first)")
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@runner.cached_view
 def _elbow(image_key: str, features: str, spatial_weight: float, random_state: int,
            _image: np.ndarray) -> dict[int, float]:
     from segcore.methods.clustering import elbow
@@ -91,11 +91,11 @@ class KmeansSteps(NamedTuple):
     n_steps: int
 
 
-@st.cache_data(max_entries=12, show_spinner=False)
+@runner.cached_view
 def _kmeans_steps(image_key: str, params_key: str, _image: np.ndarray, _params: dict[str, Any]) -> KmeansSteps:
     from segcore.methods.clustering import pixel_features
 
-    # Not through runner's cache: every step holds a label image; only the figure is kept.
+    # Not the result store: every step holds a label image; the views store keeps only the figure.
     result = segcore.segment(_image, "kmeans", **_params, return_steps=True)
     steps = result.info["steps"]
     n_pixels = _image.shape[0] * _image.shape[1]

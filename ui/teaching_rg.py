@@ -143,10 +143,10 @@ class Growth(NamedTuple):
     seeds: list[tuple[int, int]]
 
 
-@st.cache_data(max_entries=12, show_spinner=False)
+@runner.cached_view
 def _growth(image_key: str, params_key: str, _image: np.ndarray, _params: dict[str, Any]) -> Growth:
-    # Not through runner's cache: a result with steps holds up to 100 label images
-    # (26 MB at 512 x 512); only the compact figure is kept, by this function's cache.
+    # Not the result store: a result with steps holds up to 100 label images
+    # (26 MB at 512 x 512); the views store keeps only the compact figure.
     result = segcore.segment(_image, "region_growing", **_params, return_steps=True)
     steps, waves = result.info["steps"], result.info["step_waves"]
     if not steps:

@@ -208,3 +208,27 @@ def test_a_large_upload_is_kept_compressed_not_as_pixels(operator):
     lab.at.sidebar.checkbox(key="full_resolution").uncheck().run()
     lab.assert_ok()
     assert lab.at.session_state["original_image"] is None
+
+
+def test_teaching_views_share_one_byte_bounded_store():
+    """Animation figures and feature maps are cached by bytes too (a figure weighs its JSON)."""
+    import plotly.graph_objects as go
+
+    from ui import runner
+
+    calls = []
+
+    @runner.cached_view
+    def view(image_key: str, _image: np.ndarray) -> tuple:
+        calls.append(image_key)
+        return (go.Figure(go.Heatmap(z=_image)), _image)
+
+    image = np.zeros((64, 64), np.uint8)
+    first = view("a", image)
+    assert view("a", np.ones((64, 64), np.uint8)) is first  # keyed by image_key, not by the array
+    assert calls == ["a"]
+    weight = runner.view_nbytes(first)
+    assert weight > image.nbytes + len(first[0].to_json()) - 1
+    store = runner.store("views")
+    assert store.max_bytes == runner.store("results").max_bytes // runner.VIEW_SHARE
+    assert store.nbytes >= weight
