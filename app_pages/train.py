@@ -82,6 +82,14 @@ def live(job_id: int) -> None:
         show_preview(job, job.runs[0], st.container())
 
 
+def started(job: training.Job | None) -> None:
+    """After a start request: rerun to show the run, or say why the server cannot start it now."""
+    if job is None:
+        st.warning(training.busy_message(), icon=":material/hourglass_top:")
+    else:
+        st.rerun()
+
+
 def show_errors(job: training.Job) -> None:
     if job.error:
         st.error(f"The training stopped with an error: {job.error}. Nothing else of yours was lost"
@@ -186,10 +194,7 @@ if mode == "Train on your data":
     if start and not busy and data is not None:
         label = name.strip() or f"{'fine-tuned' if init == 'bundled' else 'from scratch'}, {loss}, " \
                                  f"{time.strftime('%H:%M')}"
-        if training.start_training(data, settings, label) is None:
-            st.warning(training.busy_message(), icon=":material/hourglass_top:")
-        else:
-            st.rerun()
+        started(training.start_training(data, settings, label))
     if busy and job.kind != "train":
         st.info("The loss lab is running in this session; one training at a time.", icon=":material/info:")
 
@@ -249,10 +254,7 @@ else:
     st.caption(f"Data: {lab_data.name}. {lab_data.note}")
     if st.button("Run the loss lab", type="primary", key="tr_lab_start", disabled=busy,
                  icon=":material/science:"):
-        if training.start_loss_lab(int(lab_steps), lab_encoder, "auto") is None:
-            st.warning(training.busy_message(), icon=":material/hourglass_top:")
-        else:
-            st.rerun()
+        started(training.start_loss_lab(int(lab_steps), lab_encoder, "auto"))
     if busy and job.kind != "lab":
         st.info("A training is running in this session; one at a time.", icon=":material/info:")
     if job is not None and job.kind == "lab":
