@@ -268,12 +268,16 @@ def _amp_dtype(device, amp: str):
     return None
 
 
+def cosine_factor(progress: float) -> float:
+    """The cosine decay from 1 (progress 0) to 1% of the peak (progress 1)."""
+    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
 def learning_rate_factor(step: int, total: int, warmup: int) -> float:
     """Linear warm-up, then cosine decay to 1% of the peak."""
     if step < warmup:
         return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return cosine_factor(min(1.0, (step - warmup) / max(1, total - warmup)))
 
 
 # Encoders that train fast enough on a CPU for a few-minute run, fastest first (bench/bench_train.py
@@ -410,8 +414,7 @@ class _Schedule:
         share = min(1.0, self.spent / self.budget)
         if step < self.warmup and share < 0.05:
             return max((step + 1) / self.warmup, share / 0.05)
-        progress = min(1.0, max(0.0, (share - 0.05) / 0.95))
-        return 0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * progress))
+        return cosine_factor(min(1.0, max(0.0, (share - 0.05) / 0.95)))
 
 
 def _should_stop(stop) -> bool:
