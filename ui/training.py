@@ -31,7 +31,7 @@ import streamlit as st
 from segcore import datasets
 from segcore.errors import SegcoreError
 from segcore.synthetic import make_image
-from segcore.unet.data import Sample, holdout_region, samples_from_dataset, split_samples
+from segcore.unet.data import Sample, holdout_region, mask_warning, samples_from_dataset, split_prepared
 from segcore.unet.model import DEFAULT_ARCHITECTURE
 from segcore.unet.train import (CPU_ENCODERS, Finished, Started, Step, TrainingData, Validated, quick_config,
                                 train)
@@ -86,9 +86,7 @@ class Data:
 
 
 def _split(name: str, prepared, val_fraction: float, seed: int = 0) -> Data:
-    train_set, val_set = split_samples(prepared.samples, val_fraction, seed)
-    split = {"method": "automatic, by image", "val_fraction": val_fraction, "seed": seed,
-             "val_ids": [s.name for s in val_set], "skipped": len(prepared.skipped)}
+    train_set, val_set, split = split_prepared(prepared, val_fraction, seed)
     return Data(name, train_set, val_set, split, prepared.skipped, prepared.warnings,
                 f"{len(train_set)} images train and {len(val_set)} validate (chosen at random by image, "
                 f"{val_fraction:.0%} held out, seed {seed}).")
@@ -116,11 +114,7 @@ def from_zip(name: str, data: bytes, val_fraction: float) -> Data:
 def from_current(image: np.ndarray, truth: np.ndarray, name: str) -> Data:
     """One image with its mask: train on crops of most of it, validate on a held-out strip."""
     whole = Sample(name, image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2), truth > 0)
-    warnings = []
-    if not whole.mask.any():
-        warnings.append("the mask is empty (no foreground)")
-    elif whole.mask.all():
-        warnings.append("the mask is all foreground")
+    warnings = [odd] if (odd := mask_warning(whole.mask)) is not None else []
     train_part, val_part = holdout_region(whole)
     side = "right" if image.shape[1] >= image.shape[0] else "bottom"
     split = {"method": f"one image: the {side} 20% held out for validation"}

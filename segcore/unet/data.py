@@ -306,16 +306,23 @@ def samples_from_dataset(dataset, *, border_weight: float = 0.0, limit: int | No
             skipped.append((pair.id, str(error)))
             continue
         mask = arrays.mask > 0
-        if not mask.any():
-            warnings.append(f"{pair.id}: the mask is empty (no foreground)")
-        elif mask.all():
-            warnings.append(f"{pair.id}: the mask is all foreground")
+        if (odd := mask_warning(mask)) is not None:
+            warnings.append(f"{pair.id}: {odd}")
         sample = Sample(pair.id, arrays.image, mask, str(pair.groups.get("modality", "unknown")))
         if border_weight > 0:
             labels = arrays.instances if arrays.instances is not None else ndimage.label(mask)[0]
             sample.weights = border_weights(labels.astype(np.int32), border_weight).astype(np.float16)
         samples.append(sample)
     return Prepared(samples, skipped, warnings)
+
+
+def mask_warning(mask: np.ndarray) -> str | None:
+    """What is odd about a usable training mask (empty, or all foreground), or None."""
+    if not mask.any():
+        return "the mask is empty (no foreground)"
+    if mask.all():
+        return "the mask is all foreground"
+    return None
 
 
 MIN_PAIRS = 2
@@ -339,6 +346,15 @@ def split_samples(samples: list[Sample], val_fraction: float = 0.2, seed: int = 
     val = sorted(order[:n_val].tolist())
     chosen = set(val)
     return [s for i, s in enumerate(samples) if i not in chosen], [samples[i] for i in val]
+
+
+def split_prepared(prepared: Prepared, val_fraction: float, seed: int
+                   ) -> tuple[list[Sample], list[Sample], dict]:
+    """:func:`split_samples` on prepared samples, with the record of the split that goes into the card."""
+    train_set, val_set = split_samples(prepared.samples, val_fraction, seed)
+    split = {"method": "automatic, by image", "val_fraction": val_fraction, "seed": seed,
+             "val_ids": [s.name for s in val_set], "skipped": len(prepared.skipped)}
+    return train_set, val_set, split
 
 
 def holdout_region(sample: Sample, fraction: float = 0.2) -> tuple[Sample, Sample]:

@@ -50,7 +50,7 @@ import numpy as np
 
 from ..errors import InvalidParameterError, SegcoreError
 from .data import (MODALITY_WEIGHTS, Augmentation, Sample, batch, load_split, samples_from_dataset,
-                   sampling_weights, split_samples)
+                   sampling_weights, split_prepared)
 from .losses import LOSSES, make_loss
 from .model import BUNDLED_MODELS, CARD_FILE, DEFAULT_ARCHITECTURE, LoadedModel, build_network, resolve_device
 
@@ -170,9 +170,7 @@ def load_data(config: TrainConfig) -> TrainingData:
         print(f"skipped {name}: {reason}", file=sys.stderr)
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    train_set, val_set = split_samples(prepared.samples, config.val_fraction, config.seed)
-    split = {"method": "automatic, by image", "val_fraction": config.val_fraction, "seed": config.seed,
-             "val_ids": [s.name for s in val_set], "skipped": len(prepared.skipped)}
+    train_set, val_set, split = split_prepared(prepared, config.val_fraction, config.seed)
     return TrainingData(train_set[: config.limit_train], val_set[: config.limit_val], str(root), split)
 
 
