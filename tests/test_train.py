@@ -611,3 +611,62 @@ def test_holdout_region_keeps_a_strip_the_network_never_sees():
     np.testing.assert_array_equal(np.hstack([train_part.mask, val_part.mask]), sample.mask)
     with pytest.raises(InvalidParameterError, match="at least 16x16"):
         holdout_region(Sample("t", np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), bool)))
+
+
+# --- growing a trained decoder wider (segcore.unet.grow) ----------------------------------------
+
+
+def _tiny_network(widths: list[int]):
+    from segcore.unet.model import DEFAULT_ARCHITECTURE, build_network
+
+    torch.manual_seed(len(widths) + sum(widths))
+    return build_network(dict(DEFAULT_ARCHITECTURE, encoder_name=TINY_ENCODER, decoder_channels=widths))
+
+
+def test_grown_decoder_computes_what_the_narrow_one_did_then_learns():
+    from segcore.unet.grow import grow_decoder
+
+    narrow = _tiny_network([16, 8, 8, 4, 4])
+    with torch.no_grad():  # make the running statistics non-trivial, as after training
+        narrow.train()(torch.rand(4, 3, 64, 64))
+    wide = _tiny_network([24, 16, 8, 8, 4])
+    assert grow_decoder(wide, narrow.state_dict()) == [16, 8, 8, 4, 4]
+    x = torch.rand(2, 3, 64, 64)
+    for mode in ("eval", "train"):
+        with torch.no_grad():
+            expected, grown = getattr(narrow, mode)()(x), getattr(wide, mode)()(x)
+        assert torch.allclose(expected, grown, atol=1e-5), mode
+    # The new channels are live: one optimiser step moves the output away from the narrow model's.
+    wide.train()
+    optimizer = torch.optim.SGD(wide.parameters(), lr=0.1)
+    torch.nn.functional.binary_cross_entropy_with_logits(wide(x), torch.ones_like(expected)).backward()
+    new_rows = wide.decoder.blocks[0].conv2[0].weight.grad[16:]
+    optimizer.step()
+    assert new_rows.abs().sum() == 0  # zero outgoing weights: no gradient into new rows at first
+    assert wide.decoder.blocks[1].conv1[0].weight.grad[:, 16:24].abs().sum() > 0  # but into their outputs
+
+
+def test_growing_refuses_a_narrower_decoder_or_another_encoder():
+    from segcore.unet.grow import grow_decoder
+    from segcore.unet.model import DEFAULT_ARCHITECTURE, build_network
+
+    wide = _tiny_network([24, 16, 8, 8, 4])
+    with pytest.raises(InvalidParameterError, match="narrower"):
+        grow_decoder(_tiny_network([16, 8, 8, 4, 4]), wide.state_dict())
+    other = build_network(dict(DEFAULT_ARCHITECTURE, encoder_name="resnet18", decoder_channels=[32, 16, 8, 8, 4]))
+    with pytest.raises(InvalidParameterError, match="another encoder"):
+        grow_decoder(other, wide.state_dict())
+
+
+def test_init_grows_a_saved_model_into_a_wider_decoder(dataset, tmp_path, capsys):
+    previous_threads = torch.get_num_threads()
+    narrow, wide = tmp_path / "narrow", tmp_path / "wide"
+    try:
+        assert main(train_args(dataset, narrow, epochs=1)) == 0
+        args = train_args(dataset, wide, epochs=1) + ["--init", str(narrow / "best"), "--validate-first"]
+        args[args.index("--decoder-channels") + 1] = "24,16,16,16,16"
+        assert main(args) == 0
+    finally:
+        torch.set_num_threads(previous_threads)
+    assert "decoder grown from widths [16, 16, 16, 16, 16]" in capsys.readouterr().err
+    assert load_model(wide / "best").network.decoder.blocks[0].conv2[0].out_channels == 24

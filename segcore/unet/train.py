@@ -51,6 +51,7 @@ import numpy as np
 from ..errors import InvalidParameterError, SegcoreError
 from .data import (MODALITY_WEIGHTS, Augmentation, Sample, batch, load_split, samples_from_dataset,
                    sampling_weights, split_prepared)
+from .grow import grow_decoder
 from .losses import LOSSES, make_loss
 from .model import BUNDLED_MODELS, CARD_FILE, DEFAULT_ARCHITECTURE, LoadedModel, build_network, resolve_device
 
@@ -215,6 +216,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
                              "(by image, seeded; default %(default)s)")
     parser.add_argument("--no-augment", dest="augment", action="store_false",
                         help="plain random crops (flips and 90-degree turns only), no colour or zoom changes")
+    parser.add_argument("--validate-first", action="store_true",
+                        help="score the starting weights before the first step (with --init: the start may stay the best)")
     parser.add_argument("--class-name", default="nucleus", help="the foreground's name in the card")
     parser.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
                         help="validate and export an exponential moving average of the weights "
@@ -316,10 +319,15 @@ def _load_initial_weights(network, folder: Path) -> None:
     weights = folder / "model.safetensors"
     if not weights.is_file():
         raise InvalidParameterError(f"--init {folder}: no model.safetensors there")
+    state = load_file(str(weights))
     try:
-        network.load_state_dict(load_file(str(weights)))
-    except RuntimeError as error:
-        raise InvalidParameterError(f"--init {folder}: the weights do not fit this architecture ({error})") from error
+        network.load_state_dict(state)
+    except RuntimeError:
+        try:  # a wider decoder than the saved model's: grow it, keeping what it computes
+            old = grow_decoder(network, state)
+        except InvalidParameterError as error:
+            raise InvalidParameterError(f"--init {folder}: the weights do not fit this architecture ({error})") from error
+        print(f"--init {folder}: decoder grown from widths {old}", file=sys.stderr)
 
 
 PREVIEW_SIDE = 256
