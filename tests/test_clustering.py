@@ -442,7 +442,7 @@ def test_gmm_samples_large_images(monkeypatch):
     assert result.info["sampled"] is True
     assert result.params["sample_size"] == 1_000
     rows = clustering._PixelFeatures(image, "lab", 0.0).rows(dtype=np.float64)
-    sample = np.sort(np.random.default_rng(0).choice(rows.shape[0], 1_000, replace=False))
+    sample = clustering._sample_indices(rows.shape[0], 1_000, 0)
     model = GaussianMixture(n_components=3, random_state=0).fit(rows[sample])
     assert np.array_equal(result.labels.ravel(), model.predict(rows))
     # The log-likelihood is the sample's, an estimate of the whole image's.
@@ -510,3 +510,14 @@ def test_no_warnings_on_ordinary_images():
         warnings.simplefilter("error")
         kmeans(IMAGES["astronaut"], n_clusters=3, features="hsv", spatial_weight=0.2)
         gmm(IMAGES["coffee"], n_clusters=2)
+
+
+@pytest.mark.parametrize("n_pixels, sample", [(4_096, 1_000), (1_000_003, 100_000), (10, 10), (7, 1)])
+def test_sample_indices_are_distinct_sorted_and_one_per_run(n_pixels, sample):
+    index = clustering._sample_indices(n_pixels, sample, random_state=3)
+    assert len(index) == sample and np.all(np.diff(index) > 0)
+    assert index[0] >= 0 and index[-1] < n_pixels
+    # one pick in each of the `sample` equal runs of pixels
+    run_starts = [run * n_pixels // sample for run in range(sample)]
+    assert np.array_equal(np.searchsorted(run_starts, index, side="right") - 1, np.arange(sample))
+    assert not np.array_equal(index, clustering._sample_indices(n_pixels, sample, random_state=4)) or sample == n_pixels
