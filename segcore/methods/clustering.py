@@ -13,7 +13,8 @@ label. Rules shared by :func:`kmeans`, :func:`gmm` and :func:`elbow`:
   black and white in one channel.
 - Sampling: up to :data:`KMEANS_FULL_FIT_LIMIT` pixels, :func:`kmeans` with its defaults is
   exactly ``KMeans(n_clusters=K, random_state=R, n_init="auto").fit(pixels)``. Above, it fits
-  a random sample (``numpy.random.default_rng(random_state)``, see :func:`_fit_sample`) and
+  a stratified random sample (``numpy.random.default_rng(random_state)``, see
+  :func:`_sample_indices` and :func:`_fit_sample`) and
   assigns every pixel to its nearest centre; ``info["inertia"]`` is always over all pixels.
 - For K = 2, ``mask`` is the cluster with fewer pixels (objects are the minority, as with
   automatic polarity); with a tie, the brighter one.
