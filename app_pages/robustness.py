@@ -41,7 +41,7 @@ with st.expander("The scene", expanded=False, icon=":material/tune:"):
     texture = c3.slider("Texture inside objects", 0.0, 0.5, 0.0, step=0.05, key="rb_texture")
     touching = c4.toggle("Touching pairs", value=False, key="rb_touching")
     dark = c4.toggle("Dark objects on light background", value=False, key="rb_dark")
-    seed = c4.number_input("Random seed", 0, 10_000, 0, key="rb_seed")
+    random_state = c4.number_input("Random seed", 0, 10_000, 0, key="rb_seed")
     st.markdown("**Baseline degradations** (the ones not being swept)")
     b1, b2, b3 = st.columns(3)
     base_noise = b1.slider("Noise", 0.0, 0.4, 0.03, step=0.01, key="rb_base_noise")
@@ -72,7 +72,7 @@ levels = levels_between(span[0], span[1], n_levels)
 bar = st.progress(0.0, text="Running the sweep…")
 try:
     result = runner.sweep(methods, degradation, levels, size=int(size), scene=scene_params, baseline=baseline,
-                          seed=int(seed), progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
+                          random_state=int(random_state), progress=lambda f, m: bar.progress(min(f, 1.0), text=m))
 except segcore.SegcoreError as error:
     bar.empty()
     st.error(str(error), icon=":material/error:")

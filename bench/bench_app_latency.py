@@ -106,7 +106,7 @@ MEASURE = """
 
 
 def write_test_image(path: Path) -> None:
-    sample = make_image((HEIGHT, WIDTH), n_objects=80, radius=(12, 30), noise=0.05, blur=1.0, seed=0)
+    sample = make_image((HEIGHT, WIDTH), n_objects=80, radius=(12, 30), noise=0.05, blur=1.0, random_state=0)
     Image.fromarray(sample.image).save(path)
 
 

@@ -14,7 +14,7 @@ IoU and Dice at threshold 0.5); those images were never trained on.
 
 From scratch (``--scratch``): the page's defaults with "from scratch" (its first
 encoder, MobileNetV3 small) on the
-bundled sample, split as the page splits it (24 / 6 by image, seed 0),
+bundled sample, split as the page splits it (24 / 6 by image, random_state 0),
 scored on the 6 held-out images against the bundled model on the same 6.
 """
 

@@ -46,7 +46,7 @@ SEED = (HEIGHT // 2, WIDTH // 2)
 CASES = [("neighbor", 0, 1.0), ("seed", cv2.FLOODFILL_FIXED_RANGE, 7.0)]
 
 
-def smooth_gray(seed: int = 0) -> np.ndarray:
+def smooth_gray(random_state: int = 0) -> np.ndarray:
     """Upscaled random noise compressed to 16 gray levels: a slowly varying surface."""
     rng = np.random.default_rng(seed)
     noise = rng.integers(0, 256, (HEIGHT // 10, WIDTH // 10), dtype=np.uint8)
@@ -82,7 +82,7 @@ def interleaved_medians(paths: dict, repeats: int) -> dict[str, float]:
 
 
 def bench_automatic() -> None:
-    scene = make_image((520, 696), n_objects=150, radius=(6.0, 14.0), noise=0.05, seed=3)
+    scene = make_image((520, 696), n_objects=150, radius=(6.0, 14.0), noise=0.05, random_state=3)
     image, truth = scene.image, scene.mask
     paths = {
         'threshold (otsu, polarity="auto")': ("threshold", {"polarity": "auto"}),

@@ -31,7 +31,7 @@ from segcore.synthetic import make_image  # noqa: E402
 
 def nuclei_image(height: int, width: int) -> np.ndarray:
     """A synthetic nuclei-like image of the requested size (tiled from a 512x512 scene)."""
-    tile = make_image((512, 512), n_objects=40, radius=(8, 16), noise=0.05, blur=1.0, seed=1).image
+    tile = make_image((512, 512), n_objects=40, radius=(8, 16), noise=0.05, blur=1.0, random_state=1).image
     reps = (-(-height // 512), -(-width // 512), 1)
     return np.ascontiguousarray(np.tile(tile, reps)[:height, :width])
 

@@ -277,10 +277,10 @@ def report(rows: Sequence[Mapping[str, Any]], methods: Sequence[str], skipped: S
 
 
 def bootstrap_ci(values: Sequence[float], *, confidence: float = 0.95, n_resamples: int = 2000,
-                 seed: int = 0) -> tuple[float, float, float]:
+                 random_state: int = 0) -> tuple[float, float, float]:
     """(mean, low, high): the mean of ``values`` and its percentile bootstrap interval.
 
-    ``scipy.stats.bootstrap`` resamples the images; NaNs are left out and the seed
+    ``scipy.stats.bootstrap`` resamples the images; NaNs are left out and ``random_state``
     makes the interval reproducible. Fewer than two values give (mean, nan, nan),
     identical values that value three times.
     """
@@ -295,7 +295,7 @@ def bootstrap_ci(values: Sequence[float], *, confidence: float = 0.95, n_resampl
     from scipy.stats import bootstrap
 
     interval = bootstrap((data,), np.mean, confidence_level=confidence, n_resamples=n_resamples,
-                         method="percentile", rng=np.random.default_rng(seed)).confidence_interval
+                         method="percentile", rng=np.random.default_rng(random_state)).confidence_interval
     return mean, float(interval.low), float(interval.high)
 
 

@@ -72,7 +72,7 @@ def sweep(
     shape: tuple[int, int] = (256, 256),
     scene: Mapping[str, Any] | None = None,
     baseline: Mapping[str, float] | None = None,
-    seed: int = 0,
+    random_state: int = 0,
     progress: Callable[[float, str], None] | None = None,
 ) -> SweepResult:
     """Run every preset in ``methods`` (names of :data:`segcore.compare.PRESETS`) at every level of ``degradation``.
@@ -96,12 +96,12 @@ def sweep(
                                     "use fewer methods or levels")
     presets = [get_preset(name) for name in methods]
     started = time.perf_counter()
-    clean = make_scene(shape, seed=seed, **dict(scene or {}))
+    clean = make_scene(shape, random_state=random_state, **dict(scene or {}))
     result = SweepResult(degradation=degradation, levels=levels, methods=list(methods), truth=clean.mask)
     done = 0
     for level in levels:
         settings = {**dict(baseline or {}), degradation: level}
-        sample = degrade(clean, seed=seed, **settings)
+        sample = degrade(clean, random_state=random_state, **settings)
         result.images[level] = sample.image
         for preset in presets:
             row: dict[str, Any] = {"method": preset.label, "level": level}

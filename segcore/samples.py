@@ -68,19 +68,19 @@ def _add(name: str, title: str, description: str, loader) -> None:
 
 _add("synthetic_nuclei", "Synthetic nuclei (ground truth)",
      "Bright round objects on a dark background with mild noise and blur; the exact mask is known.",
-     _synthetic(shape=(256, 256), n_objects=14, radius=(8, 16), noise=0.06, blur=1.0, seed=7))
+     _synthetic(shape=(256, 256), n_objects=14, radius=(8, 16), noise=0.06, blur=1.0, random_state=7))
 _add("synthetic_uneven", "Synthetic, uneven light (ground truth)",
      "The same kind of scene lit from one side: a single global threshold cannot separate it.",
      _synthetic(shape=(256, 256), n_objects=14, radius=(8, 16), contrast=0.3, noise=0.04,
-                illumination=0.6, blur=1.0, seed=11))
+                illumination=0.6, blur=1.0, random_state=11))
 _add("synthetic_touching", "Synthetic, touching pairs (ground truth)",
      "Objects in overlapping pairs: thresholds merge them, watershed splits them.",
      _synthetic(shape=(256, 256), n_objects=12, radius=(10, 16), touching=True, noise=0.05,
-                blur=1.0, seed=3))
+                blur=1.0, random_state=3))
 _add("synthetic_noisy", "Synthetic, heavy noise (ground truth)",
      "Low contrast and strong noise: pixel-wise methods speckle.",
      _synthetic(shape=(256, 256), n_objects=12, radius=(10, 18), contrast=0.3, noise=0.18,
-                blur=0.5, seed=5))
+                blur=0.5, random_state=5))
 _add("horse", "Horse silhouette + noise (ground truth)",
      "scikit-image's horse silhouette with Gaussian noise; the silhouette is the ground truth.", _horse)
 _add("coins", "Coins", "Greek coins on a dark background (scikit-image), the classic Otsu example.",

@@ -11,8 +11,8 @@ read naturally: ``noise=0.1`` is a standard deviation of 10% of the range.
 
 Examples
 --------
->>> scene = make_scene((64, 64), n_objects=3, radius=(6, 8), seed=1)
->>> sample = degrade(scene, noise=0.05, seed=1)
+>>> scene = make_scene((64, 64), n_objects=3, radius=(6, 8), random_state=1)
+>>> sample = degrade(scene, noise=0.05, random_state=1)
 >>> sample.image.shape, sample.mask.dtype, int(sample.instances.max())
 ((64, 64, 3), dtype('bool'), 3)
 """
@@ -73,7 +73,7 @@ def make_scene(
     touching: bool = False,
     texture: float = 0.0,
     dark_objects: bool = False,
-    seed: int = 0,
+    random_state: int = 0,
 ) -> Scene:
     """Draw ``n_objects`` ellipses (mean radius in ``radius``) on a flat background; levels in [0, 1].
 
@@ -98,7 +98,7 @@ def make_scene(
     contrast = check_number("contrast", contrast, low=0.0, high=1.0)
     eccentricity = check_number("eccentricity", eccentricity, low=0.0, high=0.9)
     texture = check_number("texture", texture, low=0.0, high=1.0)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
 
     wanted_level = background - contrast if dark_objects else background + contrast
     level = float(np.clip(wanted_level, 0.0, 1.0))
@@ -151,7 +151,7 @@ def make_scene(
         contrast = abs(level - background)
     params = {"shape": (h, w), "n_objects": label, "radius": (r_low, r_high), "background": background,
               "contrast": contrast, "eccentricity": eccentricity, "touching": touching,
-              "texture": texture, "dark_objects": dark_objects, "seed": seed}
+              "texture": texture, "dark_objects": dark_objects, "random_state": random_state}
     return Scene(intensity=intensity, instances=instances, background=background, contrast=contrast,
                  params=params)
 
@@ -182,7 +182,7 @@ def degrade(
     blur: float = 0.0,
     contrast: float | None = None,
     illumination_angle: float = 0.0,
-    seed: int = 0,
+    random_state: int = 0,
 ) -> SyntheticImage:
     """Apply degradations to a clean scene and convert it to uint8 RGB.
 
@@ -211,20 +211,20 @@ def degrade(
     if blur > 0:
         values = cv2.GaussianBlur(values, (0, 0), blur)
     if noise > 0:
-        values += np.random.default_rng(seed).normal(0.0, noise, size=values.shape).astype(np.float32)
+        values += np.random.default_rng(random_state).normal(0.0, noise, size=values.shape).astype(np.float32)
     gray = np.clip(np.rint(values * 255.0), 0, 255).astype(np.uint8)
     params = {**scene.params, "noise": noise, "illumination": illumination, "blur": blur,
               "contrast": scene.contrast if contrast is None else contrast,
-              "illumination_angle": illumination_angle, "noise_seed": seed}
+              "illumination_angle": illumination_angle, "noise_random_state": random_state}
     return SyntheticImage(image=np.repeat(gray[:, :, None], 3, axis=2), mask=scene.mask.copy(),
                           instances=scene.instances.copy(), params=params)
 
 
 def make_image(shape: tuple[int, int] = (256, 256), *, noise: float = 0.05, illumination: float = 0.0,
-               blur: float = 1.0, seed: int = 0, **scene_params: Any) -> SyntheticImage:
+               blur: float = 1.0, random_state: int = 0, **scene_params: Any) -> SyntheticImage:
     """:func:`make_scene` then :func:`degrade` in one call (the app's samples use it)."""
-    scene = make_scene(shape, seed=seed, **scene_params)
-    return degrade(scene, noise=noise, illumination=illumination, blur=blur, seed=seed)
+    scene = make_scene(shape, random_state=random_state, **scene_params)
+    return degrade(scene, noise=noise, illumination=illumination, blur=blur, random_state=random_state)
 
 
 def with_level(degradation: str, level: float) -> dict[str, float]:

@@ -192,14 +192,14 @@ class SyntheticFiles:
     mask_png: bytes
 
 
-def synthetic_pair(shape: tuple[int, int] = (96, 128), *, seed: int = 21) -> SyntheticFiles:
+def synthetic_pair(shape: tuple[int, int] = (96, 128), *, random_state: int = 21) -> SyntheticFiles:
     """A synthetic nuclei image (not the app's default sample) and its ground-truth mask.
 
     >>> pair = synthetic_pair()
     >>> pair.image.shape, pair.mask.dtype
     ((96, 128, 3), dtype('bool'))
     """
-    sample = make_image(shape=shape, n_objects=6, radius=(7, 12), noise=0.04, blur=1.0, seed=seed)
+    sample = make_image(shape=shape, n_objects=6, radius=(7, 12), noise=0.04, blur=1.0, random_state=random_state)
     return SyntheticFiles(sample.image, sample.mask, png(sample.image), mask_png(sample.mask))
 
 

@@ -36,7 +36,7 @@ def preset_param(label: str):
 
 @pytest.fixture(scope="module")
 def scene():
-    sample = make_image((96, 96), n_objects=5, radius=(7, 11), noise=0.04, blur=1.0, seed=2)
+    sample = make_image((96, 96), n_objects=5, radius=(7, 11), noise=0.04, blur=1.0, random_state=2)
     return sample.image, sample.mask
 
 

@@ -28,8 +28,8 @@ def _best_iou(labels, truth):
     return max(_iou(labels == k, truth) for k in range(1, int(labels.max()) + 1))
 
 
-def _noisy(image, sigma, seed):
-    rng = np.random.default_rng(seed)
+def _noisy(image, sigma, random_state):
+    rng = np.random.default_rng(random_state)
     return np.clip(image + rng.normal(0, sigma, image.shape), 0, 255).astype(np.uint8)
 
 
@@ -42,11 +42,11 @@ SHAPES = [
 SHAPES[2][95:140, 25:75] = True
 
 
-def _three_shapes(background=40.0, foreground=200.0, noise=8.0, seed=0):
+def _three_shapes(background=40.0, foreground=200.0, noise=8.0, random_state=0):
     image = np.full(SHAPE, background)
     for shape in SHAPES:
         image[shape] = foreground
-    return _noisy(image, noise, seed)
+    return _noisy(image, noise, random_state)
 
 
 # --- to_instances / instance_sizes ---------------------------------------------------

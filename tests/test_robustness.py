@@ -2,7 +2,7 @@
 
 Every score a sweep reports is recomputed here independently: the same scene
 drawn with :func:`segcore.synthetic.make_scene`, degraded with
-:func:`segcore.synthetic.degrade` (same seed), segmented with the preset and
+:func:`segcore.synthetic.degrade` (same random_state), segmented with the preset and
 scored with :func:`segcore.metrics.evaluate`. Scenes are 128x128 or smaller
 except where the cheatsheet's claims are checked on the default scene.
 """
@@ -28,10 +28,10 @@ SCORES = ("iou", "dice", "pixel_accuracy")
 BUNDLED_WEIGHTS = BUNDLED_MODELS["nuclei"] / "model.safetensors"
 
 
-def degraded(shape, scene, baseline, degradation, level, seed):
+def degraded(shape, scene, baseline, degradation, level, random_state):
     """The image and mask a sweep should see at ``level``, built without the sweep."""
-    clean = make_scene(shape, seed=seed, **scene)
-    return degrade(clean, seed=seed, **{**baseline, degradation: level})
+    clean = make_scene(shape, random_state=random_state, **scene)
+    return degrade(clean, random_state=random_state, **{**baseline, degradation: level})
 
 
 def rows_by_key(result: SweepResult) -> dict[tuple[str, float], dict]:
@@ -44,7 +44,7 @@ def iou_curve(result: SweepResult, method: str) -> list[float]:
 
 @pytest.fixture(scope="module")
 def noise_sweep() -> tuple[SweepResult, dict]:
-    settings = dict(shape=SHAPE, scene=SMALL_SCENE, baseline={"blur": 1.0, "illumination": 0.2}, seed=3)
+    settings = dict(shape=SHAPE, scene=SMALL_SCENE, baseline={"blur": 1.0, "illumination": 0.2}, random_state=3)
     return sweep(QUICK, "noise", [0.0, 0.1, 0.25], **settings), settings
 
 
@@ -69,7 +69,7 @@ def test_scores_equal_evaluate_on_the_independently_degraded_image(noise_sweep):
     rows = rows_by_key(result)
     for level in result.levels:
         sample = degraded(settings["shape"], settings["scene"], settings["baseline"], "noise", level,
-                          settings["seed"])
+                          settings["random_state"])
         np.testing.assert_array_equal(result.images[level], sample.image)
         for method in QUICK:
             run = PRESETS[method].run(sample.image)
@@ -88,13 +88,13 @@ def test_images_masks_and_truth_are_kept_for_every_level(noise_sweep):
         assert image.shape == (*SHAPE, 3) and image.dtype == np.uint8
     for mask in result.masks.values():
         assert mask.shape == SHAPE and mask.dtype == bool
-    clean = make_scene(SHAPE, seed=settings["seed"], **SMALL_SCENE)
+    clean = make_scene(SHAPE, random_state=settings["random_state"], **SMALL_SCENE)
     np.testing.assert_array_equal(result.truth, clean.mask)
     assert result.truth.any() and not result.truth.all()
 
 
 def test_without_a_baseline_only_the_swept_degradation_is_applied():
-    result = sweep(["Otsu threshold"], "blur", [0.0, 2.0], shape=(64, 64), scene=SMALL_SCENE, seed=1)
+    result = sweep(["Otsu threshold"], "blur", [0.0, 2.0], shape=(64, 64), scene=SMALL_SCENE, random_state=1)
     sharp, blurred = (result.images[level].astype(int) for level in (0.0, 2.0))
     assert not np.array_equal(sharp, blurred)
     assert np.abs(np.diff(blurred, axis=1)).max() < np.abs(np.diff(sharp, axis=1)).max()
@@ -104,7 +104,7 @@ def test_without_a_baseline_only_the_swept_degradation_is_applied():
 def test_swept_degradation_overrides_the_baseline_entry():
     baseline = {"noise": 0.3, "blur": 1.5}
     result = sweep(["Otsu threshold"], "noise", [0.0, 0.05], shape=(64, 64), scene=SMALL_SCENE,
-                   baseline=baseline, seed=2)
+                   baseline=baseline, random_state=2)
     for level in result.levels:
         expected = degraded((64, 64), SMALL_SCENE, {"blur": 1.5}, "noise", level, 2)
         np.testing.assert_array_equal(result.images[level], expected.image)
@@ -116,7 +116,7 @@ def test_swept_degradation_overrides_the_baseline_entry():
 def test_baseline_is_applied_to_every_level():
     baseline = {"illumination": 0.6}
     result = sweep(["Otsu threshold"], "blur", [0.0, 1.0], shape=(64, 64), scene=SMALL_SCENE,
-                   baseline=baseline, seed=0)
+                   baseline=baseline, random_state=0)
     for level in result.levels:
         expected = degraded((64, 64), SMALL_SCENE, baseline, "blur", level, 0)
         np.testing.assert_array_equal(result.images[level], expected.image)
@@ -138,8 +138,8 @@ def test_every_degradation_sweeps_its_documented_range(degradation):
 
 def test_same_arguments_give_the_same_sweep():
     args = (["Otsu threshold", "K-means (K=2)"], "noise", [0.05, 0.2])
-    first = sweep(*args, shape=(64, 64), scene=SMALL_SCENE, seed=5)
-    second = sweep(*args, shape=(64, 64), scene=SMALL_SCENE, seed=5)
+    first = sweep(*args, shape=(64, 64), scene=SMALL_SCENE, random_state=5)
+    second = sweep(*args, shape=(64, 64), scene=SMALL_SCENE, random_state=5)
     drop_time = [{k: v for k, v in row.items() if k != "seconds"} for row in first.rows]
     assert drop_time == [{k: v for k, v in row.items() if k != "seconds"} for row in second.rows]
     for level in first.levels:
@@ -149,8 +149,8 @@ def test_same_arguments_give_the_same_sweep():
 
 
 def test_another_seed_draws_another_scene():
-    first = sweep(["Otsu threshold"], "noise", [0.1], shape=(64, 64), scene=SMALL_SCENE, seed=0)
-    second = sweep(["Otsu threshold"], "noise", [0.1], shape=(64, 64), scene=SMALL_SCENE, seed=1)
+    first = sweep(["Otsu threshold"], "noise", [0.1], shape=(64, 64), scene=SMALL_SCENE, random_state=0)
+    second = sweep(["Otsu threshold"], "noise", [0.1], shape=(64, 64), scene=SMALL_SCENE, random_state=1)
     assert not np.array_equal(first.truth, second.truth)
     assert not np.array_equal(first.images[0.1], second.images[0.1])
 
@@ -201,7 +201,7 @@ def test_a_method_failing_at_one_level_is_recorded_and_the_sweep_goes_on(monkeyp
 
 
 def test_a_preset_invalid_for_the_scene_fails_at_every_level_without_aborting(monkeypatch):
-    # a seed beyond a 48x48 image: every run raises InvalidParameterError
+    # a seed point beyond a 48x48 image: every run raises InvalidParameterError
     outside = Preset("Region growing (seed at 100, 100)", "region_growing", {"seeds": [(100, 100)]})
     monkeypatch.setitem(PRESETS, outside.label, outside)
     result = sweep([outside.label, "Otsu threshold"], "noise", [0.0, 0.1], shape=(48, 48), scene=SMALL_SCENE)

@@ -53,7 +53,7 @@ def test_synthetic_samples_carry_exact_ground_truth():
     for name in names:
         assert load_sample(name)[1] is not None
     image, mask = load_sample("synthetic_nuclei")
-    expected = make_image((256, 256), n_objects=14, radius=(8, 16), noise=0.06, blur=1.0, seed=7)
+    expected = make_image((256, 256), n_objects=14, radius=(8, 16), noise=0.06, blur=1.0, random_state=7)
     np.testing.assert_array_equal(image, expected.image)
     np.testing.assert_array_equal(mask, expected.mask)
 

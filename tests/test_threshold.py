@@ -484,7 +484,7 @@ def test_flat_noisy_background_stays_background(rng, name, polarity):
 @pytest.mark.parametrize("name", LOCAL_ALGORITHMS)
 def test_bright_spots_on_flat_dark_background(name):
     # The scene that made the old Sauvola preset score IoU 0: flat background.
-    scene = make_image((128, 128), noise=0.0, blur=1.0, seed=0)
+    scene = make_image((128, 128), noise=0.0, blur=1.0, random_state=0)
     result = segcore.segment(
         scene.image, "threshold", algorithm=name, polarity="auto", block_size=51
     )

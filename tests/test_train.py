@@ -48,9 +48,9 @@ def write_dataset(root: Path) -> Path:
     for split, seeds in (("train", range(4)), ("val", range(4, 6))):
         (root / split / "images").mkdir(parents=True)
         (root / split / "masks").mkdir(parents=True)
-        for seed in seeds:
-            sample = make_image((64, 64), n_objects=3, radius=(6, 10), seed=seed)
-            name = f"img{seed}"
+        for random_state in seeds:
+            sample = make_image((64, 64), n_objects=3, radius=(6, 10), random_state=random_state)
+            name = f"img{random_state}"
             cv2.imwrite(str(root / split / "images" / f"{name}.png"), sample.image[..., ::-1])
             cv2.imwrite(str(root / split / "masks" / f"{name}.png"), sample.mask.astype(np.uint8) * 255)
             rows.append({"id": name, "split": split, "modality": MODALITIES[name]})
@@ -185,7 +185,7 @@ def test_exported_model_loads_and_segments(run):
     loaded = load_model(str(best), device="cpu")
     assert loaded.classes == 1 and loaded.normalization == "segcore" and loaded.class_names == ["background", "nucleus"]
     assert all(p.dtype == torch.float32 for p in loaded.network.parameters())
-    image = make_image((64, 64), n_objects=3, radius=(6, 10), seed=9).image
+    image = make_image((64, 64), n_objects=3, radius=(6, 10), random_state=9).image
     result = segcore.segment(image, "unet", model=str(best), device="cpu", precision="fp32")
     assert result.mask.shape == (64, 64) and result.params["model"] == str(best)
     assert result.info["class_names"] == ["background", "nucleus"]
@@ -226,7 +226,7 @@ def test_load_split_reads_pairs_and_modalities(dataset):
     train = load_split(dataset, "train")
     assert [s.name for s in train] == ["img0", "img1", "img2", "img3"]
     assert [s.modality for s in train] == ["fluorescence", "fluorescence", "brightfield", "histology"]
-    expected = make_image((64, 64), n_objects=3, radius=(6, 10), seed=0)
+    expected = make_image((64, 64), n_objects=3, radius=(6, 10), random_state=0)
     np.testing.assert_array_equal(train[0].image, expected.image)
     np.testing.assert_array_equal(train[0].mask, expected.mask)
     assert train[0].mask.dtype == bool
@@ -243,10 +243,10 @@ def test_load_split_errors(tmp_path):
         load_split(tmp_path, "train")
 
 
-def make_sample(modality: str = "fluorescence", size: int = 64, seed: int = 0, clean: bool = False) -> Sample:
+def make_sample(modality: str = "fluorescence", size: int = 64, random_state: int = 0, clean: bool = False) -> Sample:
     degradation = {"noise": 0.0, "blur": 0.0} if clean else {}
-    synthetic = make_image((size, size), n_objects=3, radius=(6, 10), seed=seed, **degradation)
-    return Sample(f"s{seed}", synthetic.image, synthetic.mask, modality)
+    synthetic = make_image((size, size), n_objects=3, radius=(6, 10), random_state=random_state, **degradation)
+    return Sample(f"s{random_state}", synthetic.image, synthetic.mask, modality)
 
 
 def test_sampling_weights_sum_to_one_and_oversample_rare_modalities():
@@ -287,8 +287,8 @@ def test_augment_keeps_image_and_mask_aligned():
     still = Augmentation(crop=48, scale=(1.0, 1.0), gamma=(1.0, 1.0), contrast=(1.0, 1.0), brightness=0.0,
                          p_invert=0.0, p_blur=0.0, noise_std=0.0)
     level = (0.45 * 255 - sample.stats.mean) / sample.stats.std  # halfway between the levels 0.2 and 0.7
-    for seed in range(6):
-        x, y = augment(sample, still, np.random.default_rng(seed))
+    for random_state in range(6):
+        x, y = augment(sample, still, np.random.default_rng(random_state))
         np.testing.assert_array_equal(x[0] > level, y > 0.5)
 
 
@@ -297,13 +297,13 @@ def test_augment_zoom_keeps_image_and_mask_aligned():
     zoomed = Augmentation(crop=48, gamma=(1.0, 1.0), contrast=(1.0, 1.0), brightness=0.0, p_invert=0.0,
                           p_blur=0.0, noise_std=0.0)
     level = (0.45 * 255 - sample.stats.mean) / sample.stats.std
-    for seed in range(6):
-        x, y = augment(sample, zoomed, np.random.default_rng(seed))
+    for random_state in range(6):
+        x, y = augment(sample, zoomed, np.random.default_rng(random_state))
         assert np.mean((x[0] > level) == (y > 0.5)) > 0.97  # only resampled edges may differ
 
 
 def test_batch_shapes():
-    samples = [make_sample(seed=s) for s in range(3)]
+    samples = [make_sample(random_state=s) for s in range(3)]
     images, masks = batch(samples, sampling_weights(samples), 4, Augmentation(crop=32), np.random.default_rng(0))
     assert images.shape == (4, 3, 32, 32) and images.dtype == np.float32
     assert masks.shape == (4, 1, 32, 32) and masks.dtype == np.float32
@@ -339,7 +339,7 @@ def test_stain_jitter_changes_colour_but_not_structure():
     from segcore.unet.data import stain_jitter
 
     rng = np.random.default_rng(0)
-    image = make_image((64, 64), n_objects=4, radius=(6, 10), seed=1).image
+    image = make_image((64, 64), n_objects=4, radius=(6, 10), random_state=1).image
     jittered = stain_jitter(image, 0.2, rng)
     assert jittered.shape == image.shape and jittered.dtype == np.uint8
     assert not np.array_equal(jittered, image)
@@ -410,7 +410,7 @@ def tiny_config(out: Path, **overrides):
 
 
 def tiny_data(n_train: int = 3, n_val: int = 1) -> TrainingData:
-    samples = [make_sample(seed=i) for i in range(n_train + n_val)]
+    samples = [make_sample(random_state=i) for i in range(n_train + n_val)]
     return TrainingData(samples[:n_train], samples[n_train:], "synthetic", {"method": "test"})
 
 
@@ -496,11 +496,11 @@ def write_flat_dataset(root: Path, n: int = 6) -> Path:
     """images/ + masks/ with n synthetic pairs, one image without a mask and one empty mask."""
     (root / "images").mkdir(parents=True)
     (root / "masks").mkdir()
-    for seed in range(n):
-        sample = make_image((64, 64), n_objects=3, radius=(6, 10), seed=seed)
-        cv2.imwrite(str(root / "images" / f"c{seed}.png"), sample.image[..., ::-1])
-        mask = sample.mask if seed else np.zeros_like(sample.mask)
-        cv2.imwrite(str(root / "masks" / f"c{seed}.png"), mask.astype(np.uint8) * 255)
+    for random_state in range(n):
+        sample = make_image((64, 64), n_objects=3, radius=(6, 10), random_state=random_state)
+        cv2.imwrite(str(root / "images" / f"c{random_state}.png"), sample.image[..., ::-1])
+        mask = sample.mask if random_state else np.zeros_like(sample.mask)
+        cv2.imwrite(str(root / "masks" / f"c{random_state}.png"), mask.astype(np.uint8) * 255)
     cv2.imwrite(str(root / "images" / "lonely.png"), np.zeros((8, 8), np.uint8))
     return root
 
@@ -511,7 +511,7 @@ def test_a_flat_folder_is_split_by_image_and_the_split_is_in_the_card(tmp_path, 
     out = tmp_path / "out"
     args = ["--data", str(data), "--out", str(out), "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2",
             "--crop", "64", "--encoder", TINY_ENCODER, "--decoder-channels", "16,16,16,16,16", "--device", "cpu",
-            "--amp", "off", "--val-fraction", "0.34", "--seed", "3"]
+            "--amp", "off", "--val-fraction", "0.34", "--random-state", "3"]
     previous_threads = torch.get_num_threads()
     try:
         assert main(args) == 0
@@ -521,10 +521,10 @@ def test_a_flat_folder_is_split_by_image_and_the_split_is_in_the_card(tmp_path, 
     assert "skipped images/lonely.png" in err and "c0: the mask is empty" in err
     training = json.loads((out / "best" / "card.json").read_text())["training"]
     split = training["split"]
-    assert split["method"] == "automatic, by image" and split["val_fraction"] == 0.34 and split["seed"] == 3
+    assert split["method"] == "automatic, by image" and split["val_fraction"] == 0.34 and split["random_state"] == 3
     assert len(split["val_ids"]) == 2 and training["train_images"] == 4 and training["val_images"] == 2
     assert split["skipped"] == 1
-    # The same seed gives the same split.
+    # The same random_state gives the same split.
     again = samples_from_dataset(datasets.find_pairs(data)).samples
     assert [s.name for s in split_samples(again, 0.34, 3)[1]] == split["val_ids"]
 
@@ -547,12 +547,12 @@ def test_init_bundled_names_the_shipped_model_and_fine_tunes_it(tmp_path):
 
 
 def test_split_samples_is_by_image_seeded_and_refuses_fewer_than_two():
-    samples = [make_sample(seed=i) for i in range(10)]
-    train_set, val_set = split_samples(samples, 0.2, seed=0)
+    samples = [make_sample(random_state=i) for i in range(10)]
+    train_set, val_set = split_samples(samples, 0.2, random_state=0)
     assert len(train_set) == 8 and len(val_set) == 2
     assert {s.name for s in train_set}.isdisjoint({s.name for s in val_set})
-    assert [s.name for s in split_samples(samples, 0.2, seed=0)[1]] == [s.name for s in val_set]
-    assert [s.name for s in split_samples(samples, 0.2, seed=1)[1]] != [s.name for s in val_set]
+    assert [s.name for s in split_samples(samples, 0.2, random_state=0)[1]] == [s.name for s in val_set]
+    assert [s.name for s in split_samples(samples, 0.2, random_state=1)[1]] != [s.name for s in val_set]
     assert [len(part) for part in split_samples(samples[:2], 0.9)] == [1, 1]  # one on each side at least
     with pytest.raises(InvalidParameterError, match="at least 2 usable image/mask pairs.*found 1"):
         split_samples(samples[:1])

@@ -224,7 +224,7 @@ def test_tiled_probabilities_are_right_at_the_image_corners(rng):
 
 def test_tiled_unet_agrees_with_one_pass(binary_model):
     loaded = load_model(str(binary_model), device="cpu")
-    image = make_image((200, 150), n_objects=6, radius=(8, 14), seed=1).image
+    image = make_image((200, 150), n_objects=6, radius=(8, 14), random_state=1).image
     whole = inference.predict_probabilities(loaded, image, tile_size=512, precision="fp32")[0]
     tiled = inference.predict_probabilities(loaded, image, tile_size=64, precision="fp32")[0]
     # The tiny network's receptive field is wider than a 64-pixel tile, so each
@@ -312,7 +312,7 @@ def probability_result(probability: np.ndarray, threshold: float = 0.5) -> Segme
 
 
 def test_apply_threshold_rethresholds_and_counts_objects():
-    scene = make_scene((96, 96), n_objects=4, radius=(7, 10), touching=True, eccentricity=0.0, seed=1)
+    scene = make_scene((96, 96), n_objects=4, radius=(7, 10), touching=True, eccentricity=0.0, random_state=1)
     # A probability map that is 0.8 on objects and 0.2 elsewhere.
     probability = np.where(scene.mask, 0.8, 0.2).astype(np.float32)
     result = apply_threshold(probability_result(probability, 0.9), 0.5)

@@ -148,10 +148,10 @@ def run_presets(image: np.ndarray, image_key: str, labels: list[str], *,
 
 
 def sweep(methods: list[str], degradation: str, levels: list[float], *, size: int, scene: dict[str, Any],
-          baseline: dict[str, float], seed: int, progress: Progress | None = None):
+          baseline: dict[str, float], random_state: int, progress: Progress | None = None):
     """A robustness sweep (segcore.robustness.sweep), cached on all its settings."""
     from segcore.robustness import sweep as run_sweep
 
-    key = (tuple(methods), degradation, tuple(levels), size, params_key(scene), params_key(baseline), seed)
+    key = (tuple(methods), degradation, tuple(levels), size, params_key(scene), params_key(baseline), random_state)
     return _cached("sweeps", key, lambda: run_sweep(list(methods), degradation, list(levels), shape=(size, size),
-                                                    scene=scene, baseline=baseline, seed=seed, progress=progress))
+                                                    scene=scene, baseline=baseline, random_state=random_state, progress=progress))

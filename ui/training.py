@@ -85,11 +85,11 @@ class Data:
         return TrainingData(self.train, self.val, self.name, self.split)
 
 
-def _split(name: str, prepared, val_fraction: float, seed: int = 0) -> Data:
-    train_set, val_set, split = split_prepared(prepared, val_fraction, seed)
+def _split(name: str, prepared, val_fraction: float, random_state: int = 0) -> Data:
+    train_set, val_set, split = split_prepared(prepared, val_fraction, random_state)
     return Data(name, train_set, val_set, split, prepared.skipped, prepared.warnings,
                 f"{len(train_set)} images train and {len(val_set)} validate (chosen at random by image, "
-                f"{val_fraction:.0%} held out, seed {seed}).")
+                f"{val_fraction:.0%} held out, random_state {random_state}).")
 
 
 @st.cache_resource(show_spinner=False, max_entries=1)
@@ -123,10 +123,10 @@ def from_current(image: np.ndarray, truth: np.ndarray, name: str) -> Data:
                 "20%, which it never sees while training.")
 
 
-def loss_lab_data(seed: int = 0) -> Data:
+def loss_lab_data(random_state: int = 0) -> Data:
     """Synthetic scenes with a few tiny objects (about 1% foreground): where BCE and Dice differ."""
     def scene(i: int) -> Sample:
-        made = make_image((192, 192), n_objects=10, radius=(2, 4), contrast=0.3, noise=0.08, seed=seed + i)
+        made = make_image((192, 192), n_objects=10, radius=(2, 4), contrast=0.3, noise=0.08, random_state=random_state + i)
         return Sample(f"tiny-objects-{i}", made.image, made.mask)
 
     train_set, val_set = [scene(i) for i in range(6)], [scene(6), scene(7)]
@@ -267,7 +267,7 @@ LAB_STEPS_PER_PASS = 5
 
 
 def start_loss_lab(steps: int, encoder: str, device: str) -> Job | None:
-    """BCE, then Dice, on the same tiny-object scenes, seed and number of steps (one after the other).
+    """BCE, then Dice, on the same tiny-object scenes, random_state and number of steps (one after the other).
 
     The budget is a number of steps, not minutes: the comparison is then the
     same on a busy server as on a quiet one (only slower).

@@ -328,7 +328,7 @@ def mask_warning(mask: np.ndarray) -> str | None:
 MIN_PAIRS = 2
 
 
-def split_samples(samples: list[Sample], val_fraction: float = 0.2, seed: int = 0
+def split_samples(samples: list[Sample], val_fraction: float = 0.2, random_state: int = 0
                   ) -> tuple[list[Sample], list[Sample]]:
     """Split by image, at random with ``seed``: about ``val_fraction`` of the images validate.
 
@@ -341,18 +341,18 @@ def split_samples(samples: list[Sample], val_fraction: float = 0.2, seed: int = 
         raise InvalidParameterError(
             f"training needs at least {MIN_PAIRS} usable image/mask pairs (one to train on, one to validate); "
             f"found {len(samples)}")
-    order = np.random.default_rng(seed).permutation(len(samples))
+    order = np.random.default_rng(random_state).permutation(len(samples))
     n_val = min(len(samples) - 1, max(1, int(round(val_fraction * len(samples)))))
     val = sorted(order[:n_val].tolist())
     chosen = set(val)
     return [s for i, s in enumerate(samples) if i not in chosen], [samples[i] for i in val]
 
 
-def split_prepared(prepared: Prepared, val_fraction: float, seed: int
+def split_prepared(prepared: Prepared, val_fraction: float, random_state: int
                    ) -> tuple[list[Sample], list[Sample], dict]:
     """:func:`split_samples` on prepared samples, with the record of the split that goes into the card."""
-    train_set, val_set = split_samples(prepared.samples, val_fraction, seed)
-    split = {"method": "automatic, by image", "val_fraction": val_fraction, "seed": seed,
+    train_set, val_set = split_samples(prepared.samples, val_fraction, random_state)
+    split = {"method": "automatic, by image", "val_fraction": val_fraction, "random_state": random_state,
              "val_ids": [s.name for s in val_set], "skipped": len(prepared.skipped)}
     return train_set, val_set, split
 

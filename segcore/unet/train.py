@@ -1,6 +1,6 @@
 """Train a binary U-Net on a folder of images and masks (``python -m segcore.train``).
 
-Reproducible: a fixed seed drives crop sampling, augmentation and the network's
+Reproducible: a fixed ``random_state`` drives crop sampling, augmentation and the network's
 initialisation. Every epoch appends a row to ``OUT/log.csv`` (training loss,
 validation IoU/Dice overall and per modality, learning rate, wall time) and
 saves ``OUT/last.pt``; the best epoch by validation IoU is exported to
@@ -19,7 +19,7 @@ never loses the last good model.
 The data folder is either ``train/`` + ``val/`` (each with ``images/`` and
 ``masks/``) or one flat dataset (``images/`` + ``masks/``, or ``name.png`` +
 ``name_mask.png``; see :mod:`segcore.datasets`) split by image at random
-(``--val-fraction``, ``--seed``); the split is recorded in the card.
+(``--val-fraction``, ``--random-state``); the split is recorded in the card.
 
 :func:`train` is the one training loop: the command line and the dashboard's
 training page both call it; the page passes its data in memory
@@ -75,7 +75,7 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 300
-    seed: int = 0
+    random_state: int = 0
     device: str = "auto"
     amp: str = "auto"
     threshold: float = 0.5
@@ -171,7 +171,7 @@ def load_data(config: TrainConfig) -> TrainingData:
         print(f"skipped {name}: {reason}", file=sys.stderr)
     for warning in prepared.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    train_set, val_set, split = split_prepared(prepared, config.val_fraction, config.seed)
+    train_set, val_set, split = split_prepared(prepared, config.val_fraction, config.random_state)
     return TrainingData(train_set[: config.limit_train], val_set[: config.limit_val], str(root), split)
 
 
@@ -196,7 +196,7 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--warmup-steps", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     parser.add_argument("--amp", choices=("auto", "bf16", "fp16", "off"), default="auto",
                         help="mixed precision (auto: bf16 where the hardware has it)")
@@ -466,7 +466,7 @@ def train(config: TrainConfig, argv: list[str] | None = None, *, data: TrainingD
     print(f"{len(train_set)} training and {len(val_set)} validation images; "
           f"{steps_per_epoch} steps per epoch on {device} ({precision})", file=sys.stderr)
 
-    torch.manual_seed(config.seed)
+    torch.manual_seed(config.random_state)
     architecture = dict(DEFAULT_ARCHITECTURE, encoder_name=config.encoder,
                         decoder_channels=list(config.decoder_channels))
     network = build_network(architecture)
@@ -480,7 +480,7 @@ def train(config: TrainConfig, argv: list[str] | None = None, *, data: TrainingD
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16)
     loss_fn = make_loss(config.loss)
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(config.random_state)
     if config.augment:
         aug = Augmentation(crop=config.crop, stain=config.stain)
     else:  # crops, flips and 90-degree turns only (augment() always does those)
@@ -646,7 +646,7 @@ def _card(config: TrainConfig, architecture: dict[str, Any], best: dict[str, Any
             "loss": config.loss,
             "optimizer": f"AdamW lr={config.lr} weight_decay={config.weight_decay}, "
                          f"{config.warmup_steps} warm-up steps then cosine decay",
-            "seed": config.seed,
+            "random_state": config.random_state,
             "initialised_from": config.init,
             "time_budget_minutes": config.minutes,
             "augmentation": config.augment,

@@ -55,10 +55,10 @@ class RobustnessLab(Lab):
         return line
 
 
-def direct_sweep(methods, degradation="noise", levels=None, *, size=SIZE, scene=SCENE, baseline=BASELINE, seed=0):
+def direct_sweep(methods, degradation="noise", levels=None, *, size=SIZE, scene=SCENE, baseline=BASELINE, random_state=0):
     low, high = DEGRADATIONS[degradation]["range"]
     levels = levels_between(low, high, 8) if levels is None else levels
-    return sweep(list(methods), degradation, levels, shape=(size, size), scene=scene, baseline=baseline, seed=seed)
+    return sweep(list(methods), degradation, levels, shape=(size, size), scene=scene, baseline=baseline, random_state=random_state)
 
 
 def expected_traces(result, metric="iou") -> dict[str, tuple[list[float], list[float]]]:
@@ -220,7 +220,7 @@ def test_range_and_scene_settings_reach_the_sweep():
     lab.assert_ok()
     scene = {**SCENE, "dark_objects": True, "background": 0.75}
     result = direct_sweep(["Otsu threshold"], "blur", [1.0, 2.0, 3.0, 4.0], size=128, scene=scene,
-                          baseline={**BASELINE, "noise": 0.05}, seed=3)
+                          baseline={**BASELINE, "noise": 0.05}, random_state=3)
     assert_chart_shows(lab, result)
 
 
@@ -259,7 +259,7 @@ def test_failed_runs_are_reported_and_the_page_keeps_working(monkeypatch):
         return real_run(self, image, **extra)
 
     monkeypatch.setattr(Preset, "run", otsu_fails)
-    # a seed no other test uses, so the sweep is not served from the app's cache
+    # a random_state no other test uses, so the sweep is not served from the app's cache
     lab = RobustnessLab(rb_methods=list(QUICK), rb_levels=2, rb_size=128, rb_seed=4242)
     lab.assert_ok()
     (warning,) = [w.value for w in lab.at.warning]
@@ -275,7 +275,7 @@ def test_a_refused_sweep_shows_its_message_instead_of_the_chart(monkeypatch):
         raise InvalidParameterError("a sweep needs at least one level")
 
     monkeypatch.setattr(segcore.robustness, "sweep", refuse)
-    # a seed no other test uses, so the refusal is not hidden by a cached sweep
+    # a random_state no other test uses, so the refusal is not hidden by a cached sweep
     lab = RobustnessLab(rb_methods=["Otsu threshold"], rb_size=128, rb_seed=4343)
     lab.assert_ok()
     assert [error.value for error in lab.at.error] == ["a sweep needs at least one level"]
