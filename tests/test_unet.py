@@ -463,7 +463,7 @@ def test_gray_median_is_the_lower_median(rng, size):
 
 @pytest.mark.parametrize("level, inverted", [(INVERT_ABOVE_MEDIAN, False), (INVERT_ABOVE_MEDIAN + 1, True),
                                              (30, False), (220, True)])
-def test_inversion_rule_at_median_127(level, inverted):
+def test_inversion_rule_at_the_median_limit(level, inverted):
     image = np.full((10, 10), level, dtype=np.uint8)
     image[0, :3] = 255 - level  # a few pixels of the other kind do not move the median
     assert image_statistics(image).inverted is inverted
