@@ -206,7 +206,24 @@ def test_missing_data_folder_exits_with_a_message(tmp_path, capsys):
 def test_parse_args_reads_decoder_channels():
     config = parse_args(["--data", "d", "--out", "o", "--decoder-channels", "32,16,8,8,8", "--loss", "dice"])
     assert config.decoder_channels == [32, 16, 8, 8, 8] and config.loss == "dice"
-    assert parse_args(["--data", "d", "--out", "o"]).decoder_channels == [128, 64, 32, 16, 16]
+    assert parse_args(["--data", "d", "--out", "o"]).decoder_channels is None  # the --init model's, else the default
+
+
+def test_architecture_comes_from_the_init_model_unless_given(tmp_path):
+    from segcore.unet.model import DEFAULT_ARCHITECTURE
+
+    assert network_architecture(parse_args(["--data", "d", "--out", "o"])) == DEFAULT_ARCHITECTURE
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / "config.json").write_text(json.dumps(dict(DEFAULT_ARCHITECTURE, decoder_channels=[64, 32, 16, 16, 8])))
+    from_init = network_architecture(parse_args(["--data", "d", "--out", "o", "--init", str(saved)]))
+    assert from_init["decoder_channels"] == [64, 32, 16, 16, 8]
+    assert from_init["encoder_name"] == DEFAULT_ARCHITECTURE["encoder_name"]
+    given = network_architecture(parse_args(["--data", "d", "--out", "o", "--init", str(saved),
+                                             "--decoder-channels", "96,48,24,16,8"]))
+    assert given["decoder_channels"] == [96, 48, 24, 16, 8]
+    bundled = json.loads((init_folder("bundled") / "config.json").read_text())
+    assert network_architecture(quick_config(tmp_path / "o"))["decoder_channels"] == bundled["decoder_channels"]
 
 
 def test_learning_rate_warms_up_then_decays_to_one_percent():
@@ -398,7 +415,7 @@ from segcore import datasets  # noqa: E402
 from segcore.unet.data import holdout_region, samples_from_dataset, split_samples  # noqa: E402
 from segcore.unet.model import BUNDLED_MODELS  # noqa: E402
 from segcore.unet.train import (Finished, Started, Step, TrainingData, Validated, init_folder,  # noqa: E402
-                                quick_config, train)
+                                network_architecture, quick_config, train)
 from tests import zips  # noqa: E402
 
 
@@ -535,7 +552,7 @@ def test_init_bundled_names_the_shipped_model_and_fine_tunes_it(tmp_path):
     assert init_folder("some/folder") == Path("some/folder")
     config = quick_config(tmp_path / "out", fine_tune=True, crop=64, batch_size=2, steps_per_epoch=1, epochs=1,
                           minutes=None, device="cpu", amp="off")
-    assert config.init == "bundled" and config.encoder == "tu-resnet10t"
+    assert config.init == "bundled" and network_architecture(config)["encoder_name"] == "tu-resnet10t"
     events = []
     best = train(config, [], data=tiny_data(2, 1), callback=events.append)
     assert 0 <= best["val_iou"] <= 1

@@ -65,8 +65,8 @@ LOG_FIELDS = [
 class TrainConfig:
     data: str
     out: str
-    encoder: str = DEFAULT_ARCHITECTURE["encoder_name"]
-    decoder_channels: list[int] = field(default_factory=lambda: list(DEFAULT_ARCHITECTURE["decoder_channels"]))
+    encoder: str | None = None  # None: the --init model's, else DEFAULT_ARCHITECTURE's
+    decoder_channels: list[int] | None = None  # likewise
     loss: str = "bce+dice"
     epochs: int = 60
     steps_per_epoch: int = 0  # 0: one pass's worth of crops (ceil(n_train / batch_size))
@@ -184,9 +184,12 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
                         help="folder with train/{images,masks} and val/{images,masks}, or one dataset folder "
                              "(images/ + masks/, or name.png + name_mask.png) split by --val-fraction")
     parser.add_argument("--out", required=True, help="output folder (log.csv, last.pt, best/)")
-    parser.add_argument("--encoder", default=TrainConfig.encoder, help="smp encoder name (default %(default)s)")
-    parser.add_argument("--decoder-channels", default=",".join(map(str, DEFAULT_ARCHITECTURE["decoder_channels"])),
-                        help="comma-separated decoder widths (default %(default)s)")
+    parser.add_argument("--encoder", default=None,
+                        help=f"smp encoder name (default: the --init model's, else {DEFAULT_ARCHITECTURE['encoder_name']})")
+    parser.add_argument("--decoder-channels", default=None,
+                        help="comma-separated decoder widths (default: the --init model's, else "
+                             + ",".join(map(str, DEFAULT_ARCHITECTURE["decoder_channels"]))
+                             + "); wider than the --init model's grows its decoder")
     parser.add_argument("--loss", choices=LOSSES, default="bce+dice")
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--steps-per-epoch", type=int, default=0,
@@ -232,7 +235,8 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
                              + ", ".join(f"{k}={v:g}" for k, v in MODALITY_WEIGHTS.items()))
     args = parser.parse_args(argv)
     values = vars(args)
-    values["decoder_channels"] = [int(v) for v in str(values["decoder_channels"]).split(",") if v]
+    if values["decoder_channels"] is not None:
+        values["decoder_channels"] = [int(v) for v in str(values["decoder_channels"]).split(",") if v]
     values["modality_weights"] = _parse_weights(values["modality_weights"])
     if values["minutes"] is not None and values["minutes"] <= 0:
         parser.error("--minutes must be positive")
@@ -310,6 +314,22 @@ def init_folder(init: str) -> Path:
     if init == "bundled":
         return BUNDLED_MODELS["nuclei"]
     return BUNDLED_MODELS.get(init, Path(init))
+
+
+def network_architecture(config: TrainConfig) -> dict[str, Any]:
+    """The network to build: the ``--init`` model's (its ``config.json``), else the default, with
+    ``config.encoder`` and ``config.decoder_channels`` over it where set."""
+    architecture = dict(DEFAULT_ARCHITECTURE)
+    if config.init:
+        saved = init_folder(config.init) / "config.json"
+        if saved.is_file():
+            known = json.loads(saved.read_text())
+            architecture.update({k: known[k] for k in ("encoder_name", "decoder_channels") if k in known})
+    if config.encoder:
+        architecture["encoder_name"] = config.encoder
+    if config.decoder_channels:
+        architecture["decoder_channels"] = list(config.decoder_channels)
+    return architecture
 
 
 def _load_initial_weights(network, folder: Path) -> None:
@@ -467,8 +487,7 @@ def train(config: TrainConfig, argv: list[str] | None = None, *, data: TrainingD
           f"{steps_per_epoch} steps per epoch on {device} ({precision})", file=sys.stderr)
 
     torch.manual_seed(config.random_state)
-    architecture = dict(DEFAULT_ARCHITECTURE, encoder_name=config.encoder,
-                        decoder_channels=list(config.decoder_channels))
+    architecture = network_architecture(config)
     network = build_network(architecture)
     if config.init:
         _load_initial_weights(network, init_folder(config.init))
