@@ -118,6 +118,9 @@ def test_every_page_renders(page: Page, app_url: str, screenshot_dir):
         expect(heading).to_be_visible()
         wait_idle(page)
         assert_no_exception(page)
+        # An st.image is invisible until its picture arrives from the media server: wait for one.
+        expect(page.locator('[data-testid="stImage"] img:visible, [data-testid="stPlotlyChart"]:visible').first,
+               f"page {title!r} shows no image and no chart").to_be_visible()
         shown = assert_images_loaded(page) + assert_charts_drawn(page)
         assert shown > 0, f"page {title!r} shows no image and no chart"
         if screenshot_dir is not None:
