@@ -550,22 +550,12 @@ def _assign_nearest_by_tables(
 def _cell_labels(centers: np.ndarray, bits: int) -> np.ndarray:
     """Nearest centre of every colour-cube cell of 2**bits levels a side, :data:`BORDER_CELL` where
     the cell's corners disagree (ties go to the lower label, as argmin does)."""
-    n_clusters, n_channels = centers.shape
+    n_channels = centers.shape[1]
     side, width = 256 >> bits, 1 << bits
     low = np.arange(side) * width
-    ends = np.concatenate([low, low + width - 1]).astype(np.float64)  # both extreme levels of each cell
-    grid = (2 * side,) * n_channels
-    corner_labels = np.zeros(grid, dtype=np.uint8)
-    best = np.full(grid, np.inf)
-    for k, center in enumerate(centers):
-        distance = np.zeros(grid)
-        for c in range(n_channels):
-            shape = [1] * n_channels
-            shape[c] = 2 * side
-            distance = distance + ((ends - center[c]) ** 2).reshape(shape)
-        np.copyto(corner_labels, np.uint8(k), where=distance < best)  # strict: ties keep the lower label
-        np.minimum(best, distance, out=best)
-    corner_labels = corner_labels.reshape((2, side) * n_channels)
+    ends = np.concatenate([low, low + width - 1]).astype(np.uint8)  # both extreme levels of each cell
+    corner_values = np.stack(np.meshgrid(*[ends] * n_channels, indexing="ij"), axis=-1).reshape(-1, 1, n_channels)
+    corner_labels = _nearest_by_distance_tables(centers, corner_values).reshape((2, side) * n_channels)
     corners = [corner_labels[tuple(x for end in ends_of_corner for x in (end, slice(None)))]
                for ends_of_corner in np.ndindex((2,) * n_channels)]
     labels = corners[0].copy()
