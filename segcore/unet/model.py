@@ -132,7 +132,7 @@ class InvalidCardError(InvalidParameterError):
     """A ``config.json`` or ``card.json`` that does not fit the schema (the message says what)."""
 
 
-def _read_json_object(path: Path) -> dict[str, Any]:
+def read_json_object(path: Path) -> dict[str, Any]:
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -193,7 +193,7 @@ def read_card(folder: Path) -> dict[str, Any]:
     card: dict[str, Any] = {}
     config_path = folder / "config.json"
     if config_path.is_file():
-        config = _read_json_object(config_path)
+        config = read_json_object(config_path)
         card["classes"] = _check_count("classes", config.get("classes", 1), "config.json")
         card["architecture"] = config
         for key in ("class_names", "classes_names"):
@@ -206,7 +206,7 @@ def read_card(folder: Path) -> dict[str, Any]:
             card["class_names"] = _check_names([id2label[k] for k in sorted(id2label, key=int)], "config.json")
     card_path = folder / CARD_FILE
     if card_path.is_file():
-        card.update(_check_card(_read_json_object(card_path)))
+        card.update(_check_card(read_json_object(card_path)))
     return card
 
 
@@ -269,7 +269,7 @@ def _load_state_dict_file(path: Path):
         )
     import segmentation_models_pytorch as smp
 
-    config = _read_json_object(config_path)
+    config = read_json_object(config_path)
     model_class = config.pop("_model_class", None) or config.pop("arch", None)
     if model_class is None:
         raise InvalidParameterError(f"{config_path} does not say which architecture it is (_model_class)")

@@ -53,7 +53,8 @@ from .data import (MODALITY_WEIGHTS, Augmentation, Sample, batch, load_split, sa
                    sampling_weights, split_prepared)
 from .grow import grow_decoder
 from .losses import LOSSES, make_loss
-from .model import BUNDLED_MODELS, CARD_FILE, DEFAULT_ARCHITECTURE, LoadedModel, build_network, resolve_device
+from .model import (BUNDLED_MODELS, CARD_FILE, DEFAULT_ARCHITECTURE, LoadedModel, build_network, read_json_object,
+                    resolve_device)
 
 LOG_FIELDS = [
     "epoch", "step", "lr", "train_loss", "val_iou", "val_dice",
@@ -323,7 +324,7 @@ def network_architecture(config: TrainConfig) -> dict[str, Any]:
     if config.init:
         saved = init_folder(config.init) / "config.json"
         if saved.is_file():
-            known = json.loads(saved.read_text())
+            known = read_json_object(saved)
             architecture.update({k: known[k] for k in ("encoder_name", "decoder_channels") if k in known})
     if config.encoder:
         architecture["encoder_name"] = config.encoder
