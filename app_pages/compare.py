@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -56,6 +58,7 @@ def draw(label: str, result) -> None:
     tile[label].image(pictures[label], caption=f"{label} · {display.run_time_text(result)}", width="stretch")
 
 
+pictures_sent_at = time.perf_counter()
 results, failures = runner.run_presets(cur.image, cur.key, chosen, on_result=draw, progress=tile_progress,
                                        presets=yours)
 for label, message in failures.items():
@@ -67,6 +70,7 @@ for label in scores:  # the captions get their scores once every method is done
     tile[label].image(pictures[label], caption=f"{label} · {display.run_time_text(results[label])} · "
                       f"IoU {scores[label]['iou']:.3f}", width="stretch")
 
+display.let_pictures_paint(pictures_sent_at)  # the tiles first, then the table and charts
 # --- scores -------------------------------------------------------------------
 if cur.has_truth:
     st.subheader("Scores against the ground truth")

@@ -30,12 +30,16 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 
 from tests.files import Upload
+from ui import display
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app.py"
 PAGES_DIR = "app_pages"  # the folder app.py's st.Page entries point into
 # No background warm-up (ui.warmup) in AppTests: each test decides what is cached.
 os.environ["SEGLAB_WARMUP"] = "0"
+# No browser paints the pictures in an AppTest: the pause before a session's first charts would only
+# slow every test down (test_compare_page checks that the page takes it).
+display.PAINT_PAUSE = 0.0
 # Two slow cores, a training job beside the tests, and the U-Net's first import (~7 s).
 TIMEOUT = 90
 

@@ -14,6 +14,7 @@ import segcore
 from segcore.compare import DEFAULT_PRESETS, PRESETS, agreement_matrix
 from segcore.samples import DEFAULT_SAMPLE, SAMPLES, load_sample
 from tests import files
+from ui import display
 
 # Methods that run in milliseconds, for the tests that do not need the defaults.
 QUICK_METHODS = [label for label, preset in PRESETS.items() if preset.method in ("threshold", "edges", "watershed")]
@@ -172,3 +173,17 @@ def test_overlay_modes_render(start_lab, overlay):
     lab.at.segmented_control(key="cmp_overlay").set_value(overlay).run()
     lab.assert_ok()
     assert lab.image_captions()[:2] == [f"Original — {SAMPLES[DEFAULT_SAMPLE].title}", "Ground truth"]
+
+
+def test_a_session_pauses_once_for_its_pictures_to_paint_before_the_first_charts(start_lab, monkeypatch):
+    start_lab()  # every default result is now cached: the tiles are sent in milliseconds
+    pauses: list[float] = []
+    monkeypatch.setattr(display, "PAINT_PAUSE", 30.0)
+    monkeypatch.setattr(display, "_sleep", pauses.append)
+    lab = start_lab()
+    lab.assert_ok()
+    assert len(pauses) == 1 and 25.0 < pauses[0] <= 30.0  # the part of the pause not spent sending the tiles
+    assert "Scores against the ground truth" in lab.subheaders()  # and the charts follow it
+    lab.choose_sample(next(name for name in SAMPLES if name != DEFAULT_SAMPLE))
+    lab.assert_ok()
+    assert len(pauses) == 1  # later runs find the chart code loaded in the browser
