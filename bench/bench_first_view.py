@@ -6,7 +6,8 @@ Each start launches a new server for the checkout ``--app`` (default: this
 one; give an exported older commit too to measure "before" and "after"
 interleaved, start by start, so both see the same background load) the way
 its run_app.sh does (``python -m ui.serve`` where that exists, else
-``streamlit run app.py``),
+``streamlit run app.py``; the environment as given, so PyTorch takes its
+default thread count unless ``OMP_NUM_THREADS`` is set),
 waits for its health check, waits ``--delay`` seconds (0: the visitor arrives
 the moment the server answers, the worst case for a background warm-up) and
 opens the Compare page in Debian's Chromium. Times are taken inside the page,
@@ -23,7 +24,6 @@ Prints each start and the medians.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -65,13 +65,12 @@ PROBE = """
 def start_server(app: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     entry = ["-m", "ui.serve"] if (app / "ui" / "serve.py").is_file() else ["-m", "streamlit", "run", "app.py"]
     command = [sys.executable, *entry, "--server.headless", "true",
                "--server.address", "127.0.0.1", "--server.port", str(port),
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, cwd=app, stdout=log, stderr=subprocess.STDOUT, env=env)
+        server = subprocess.Popen(command, cwd=app, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while not healthy(url):
         if server.poll() is not None or time.monotonic() > deadline:
