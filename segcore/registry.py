@@ -13,6 +13,7 @@ import importlib
 import inspect
 import time
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Callable
 
 import numpy as np
@@ -33,14 +34,16 @@ class MethodSpec:
     output: str
 
     @property
+    def module(self) -> ModuleType:
+        return importlib.import_module(self.target.partition(":")[0])
+
+    @property
     def func(self) -> Callable[..., SegmentationResult]:
-        module_name, func_name = self.target.split(":")
-        return getattr(importlib.import_module(module_name), func_name)
+        return getattr(self.module, self.target.partition(":")[2])
 
     def prepare(self) -> None:
         """Run the method module's ``warm_up()``, if it has one: the imports its first call would pay."""
-        module = importlib.import_module(self.target.split(":")[0])
-        warm_up = getattr(module, "warm_up", None)
+        warm_up = getattr(self.module, "warm_up", None)
         if warm_up is not None:
             warm_up()
 

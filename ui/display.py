@@ -70,7 +70,7 @@ def let_pictures_paint(pictures_sent_at: float) -> None:
     A browser's first plotly chart or table makes it load several MB of chart
     code; sent in the same instant as the result pictures (all cached), that
     load held the pictures back by 0.6-1.6 s on the 2-core machine
-    (bench/README.md, "The first view"). Later runs find the code loaded, and a
+    (bench/README.md, "First view (2026-12-02): what held it back"). Later runs find the code loaded, and a
     run whose methods computed for longer than the pause does not wait at all.
     """
     if st.session_state.get("charts_sent"):

@@ -51,20 +51,19 @@ def _run_in_background() -> None:
     warm()
 
 
-def lower_thread_priority() -> bool:
-    """Give the calling thread the lowest CPU priority; whether that was possible.
+def lower_thread_priority() -> None:
+    """Give the calling thread the lowest CPU priority, where the system allows it.
 
     Linux only, where a thread has its own nice value (threads it starts inherit
     it; a thread cannot raise it back unprivileged). Elsewhere ``setpriority``
     takes a process id, which a thread id is not: nothing is changed there.
     """
     if not sys.platform.startswith("linux"):
-        return False
+        return
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
-    except OSError:
-        return False
-    return True
+    except OSError:  # not permitted here: the warm-up runs at normal priority
+        pass
 
 
 def warm() -> None:
